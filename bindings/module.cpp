@@ -1,0 +1,473 @@
+// uniroute._core: the only file that includes pybind11. It checks arguments, adapts
+// numpy buffers (zero-copy for aligned C-contiguous float32/float64, block-by-block
+// conversion for every other real dtype and layout), and releases the GIL around work.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "uniroute/assign.hpp"
+#include "uniroute/route.hpp"
+
+namespace py = pybind11;
+using uniroute::Index;
+using uniroute::Label;
+
+namespace {
+
+// Elements per streamed block of a large input (4 MiB of float32).
+constexpr Index kBlockElements = Index(1) << 20;
+
+[[noreturn]] void value_error(const std::string& msg) { throw py::value_error(msg); }
+[[noreturn]] void type_error(const std::string& msg) { throw py::type_error(msg); }
+
+// A read-only 2-D view of a numpy array of any real dtype, any strides.
+struct View {
+  const char* data = nullptr;
+  Index rows = 0, cols = 0;
+  Index s0 = 0, s1 = 0;
+  char kind = 'f';
+  int itemsize = 4;
+  bool swap = false;
+  std::string name;
+  std::string dtype;
+};
+
+View make_view(const py::array& a, const std::string& name, int ndim, const char* shape_doc) {
+  View v;
+  v.name = name;
+  v.dtype = py::str(a.dtype()).cast<std::string>();
+  if (a.ndim() != ndim) {
+    value_error(name + " must be a " + std::to_string(ndim) + "-D array of shape " + shape_doc +
+                ", got an array with " + std::to_string(a.ndim()) + " dimension(s)");
+  }
+  const py::dtype dt = a.dtype();
+  v.kind = dt.kind();
+  v.itemsize = static_cast<int>(dt.itemsize());
+  const bool real_float = v.kind == 'f' && (v.itemsize == 2 || v.itemsize == 4 ||
+                                            v.itemsize == 8 || v.itemsize == sizeof(long double));
+  const bool integer = (v.kind == 'i' || v.kind == 'u') &&
+                       (v.itemsize == 1 || v.itemsize == 2 || v.itemsize == 4 || v.itemsize == 8);
+  if (!real_float && !integer) {
+    type_error(name + " has dtype " + v.dtype +
+               ", expected a real floating-point or integer dtype (complex, bool, object, "
+               "string and other dtypes are refused)");
+  }
+  const std::string order = py::str(dt.attr("byteorder")).cast<std::string>();
+  const std::uint16_t probe = 1;
+  const bool little = *reinterpret_cast<const unsigned char*>(&probe) == 1;
+  v.swap = (order == ">" && little) || (order == "<" && !little);
+  v.data = static_cast<const char*>(a.data());
+  v.rows = a.shape(0);
+  v.s0 = a.strides(0);
+  if (ndim == 2) {
+    v.cols = a.shape(1);
+    v.s1 = a.strides(1);
+  } else {
+    v.cols = 1;
+    v.s1 = v.itemsize;
+  }
+  return v;
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu;
+  std::uint32_t mant = h & 0x3ffu;
+  std::uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      exp = 127 - 15 + 1;
+      while ((mant & 0x400u) == 0) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+template <class S>
+S load(const char* p, bool swap) {
+  unsigned char bytes[sizeof(S)];
+  std::memcpy(bytes, p, sizeof(S));
+  if (swap) std::reverse(bytes, bytes + sizeof(S));
+  S s;
+  std::memcpy(&s, bytes, sizeof(S));
+  return s;
+}
+
+// IEEE binary16, read as raw bits and widened in software.
+struct Half {
+  std::uint16_t bits;
+};
+
+template <class S, class T>
+void gather_typed(const View& v, Index r0, Index nr, T* out) {
+  for (Index i = 0; i < nr; ++i) {
+    const char* row = v.data + (r0 + i) * v.s0;
+    for (Index j = 0; j < v.cols; ++j) {
+      const char* p = row + j * v.s1;
+      if constexpr (std::is_same_v<S, Half>) {
+        out[i * v.cols + j] = static_cast<T>(half_to_float(load<std::uint16_t>(p, v.swap)));
+      } else {
+        out[i * v.cols + j] = static_cast<T>(load<S>(p, v.swap));
+      }
+    }
+  }
+}
+
+// Rows [r0, r0 + nr) of v converted into the contiguous row-major buffer out.
+template <class T>
+void gather(const View& v, Index r0, Index nr, T* out) {
+  if (v.kind == 'f') {
+    switch (v.itemsize) {
+      case 2: return gather_typed<Half>(v, r0, nr, out);
+      case 4: return gather_typed<float>(v, r0, nr, out);
+      case 8: return gather_typed<double>(v, r0, nr, out);
+      default: return gather_typed<long double>(v, r0, nr, out);
+    }
+  }
+  const bool s = v.kind == 'i';
+  switch (v.itemsize) {
+    case 1: return s ? gather_typed<std::int8_t>(v, r0, nr, out)
+                     : gather_typed<std::uint8_t>(v, r0, nr, out);
+    case 2: return s ? gather_typed<std::int16_t>(v, r0, nr, out)
+                     : gather_typed<std::uint16_t>(v, r0, nr, out);
+    case 4: return s ? gather_typed<std::int32_t>(v, r0, nr, out)
+                     : gather_typed<std::uint32_t>(v, r0, nr, out);
+    default: return s ? gather_typed<std::int64_t>(v, r0, nr, out)
+                      : gather_typed<std::uint64_t>(v, r0, nr, out);
+  }
+}
+
+template <class T>
+bool zero_copy(const View& v) {
+  if (v.kind != 'f' || v.itemsize != static_cast<int>(sizeof(T)) || v.swap) return false;
+  if (reinterpret_cast<std::uintptr_t>(v.data) % alignof(T) != 0) return false;
+  const bool inner = v.cols <= 1 || v.s1 == v.itemsize;
+  const bool outer = v.rows <= 1 || v.s0 == v.cols * v.itemsize;
+  return inner && outer;
+}
+
+template <class T>
+void check_finite(const View& v, const T* p, Index r0, Index nr) {
+  const Index n = nr * v.cols;
+  for (Index i = 0; i < n; ++i) {
+    if (!std::isfinite(p[i])) {
+      value_error(v.name + " contains NaN or inf (row " + std::to_string(r0 + i / v.cols) +
+                  "); expected finite values");
+    }
+  }
+}
+
+// Calls f(r0, nr, const T* rows) on consecutive blocks of rows of v, each checked
+// finite; zero-copy where the layout allows, else converted one block at a time.
+template <class T, class F>
+void for_row_blocks(const View& v, bool finite, F&& f) {
+  const Index block = std::max<Index>(1, kBlockElements / std::max<Index>(v.cols, 1));
+  const bool direct = zero_copy<T>(v);
+  std::vector<T> buf;
+  if (!direct) buf.resize(static_cast<size_t>(std::min(block, v.rows) * v.cols));
+  for (Index r0 = 0; r0 < v.rows; r0 += block) {
+    const Index nr = std::min(block, v.rows - r0);
+    const T* p;
+    if (direct) {
+      p = reinterpret_cast<const T*>(v.data) + r0 * v.cols;
+    } else {
+      gather(v, r0, nr, buf.data());
+      p = buf.data();
+    }
+    if (finite) check_finite(v, p, r0, nr);
+    f(r0, nr, p);
+  }
+}
+
+// The whole (small) array as a contiguous vector of T.
+template <class T>
+std::vector<T> to_vector(const View& v, bool finite) {
+  std::vector<T> out(static_cast<size_t>(v.rows * v.cols));
+  if (!out.empty()) {
+    gather(v, 0, v.rows, out.data());
+    if (finite) check_finite(v, out.data(), 0, v.rows);
+  }
+  return out;
+}
+
+bool wants_double(const View& v) { return v.kind == 'f' && v.itemsize >= 8; }
+
+void require_cols(const View& v, Index expected, const std::string& what) {
+  if (v.cols != expected) {
+    value_error(v.name + " has " + std::to_string(v.cols) + " columns, expected " +
+                std::to_string(expected) + " (" + what + ")");
+  }
+}
+
+double check_lam(double lam) {
+  if (!std::isfinite(lam) || lam < 0.0) {
+    value_error("lam must be a finite number >= 0, got " + std::to_string(lam));
+  }
+  return lam;
+}
+
+template <class T>
+void check_costs(const std::vector<T>& cost) {
+  for (size_t m = 0; m < cost.size(); ++m) {
+    if (cost[m] < T(0)) {
+      value_error("cost[" + std::to_string(m) + "] is negative; expected costs >= 0");
+    }
+  }
+}
+
+// ---------------------------------------------------------------- assign
+template <class T>
+py::tuple assign_impl(const View& X, const View& C) {
+  std::vector<T> cent = to_vector<T>(C, true);
+  py::array_t<Label> labels(X.rows);
+  py::array_t<T> sqdist(X.rows);
+  Label* lab = labels.mutable_data();
+  T* dist = sqdist.mutable_data();
+  {
+    py::gil_scoped_release release;
+    std::vector<T> cnorm(static_cast<size_t>(C.rows));
+    uniroute::row_sqnorms(cent.data(), C.rows, C.cols, cnorm.data());
+    for_row_blocks<T>(X, true, [&](Index r0, Index nr, const T* p) {
+      uniroute::assign_rows(p, nr, X.cols, cent.data(), cnorm.data(), C.rows, lab + r0,
+                            dist + r0);
+    });
+  }
+  return py::make_tuple(labels, sqdist);
+}
+
+py::tuple assign(const py::array& X_, const py::array& C_) {
+  const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
+  const View C = make_view(C_, "centroids", 2, "(n_clusters, dim)");
+  if (C.rows < 1) value_error("centroids must hold at least one centroid, got 0 rows");
+  if (X.cols < 1) value_error("X must have dim >= 1, got 0 columns");
+  require_cols(C, X.cols, "the dim of X");
+  return wants_double(X) ? assign_impl<double>(X, C) : assign_impl<float>(X, C);
+}
+
+// ---------------------------------------------------------------- soft_assign
+template <class T>
+py::array soft_assign_impl(const View& X, const View& W, const View& b) {
+  std::vector<T> w = to_vector<T>(W, true);
+  std::vector<T> bias = to_vector<T>(b, true);
+  py::array_t<T> P({X.rows, W.rows});
+  T* out = P.mutable_data();
+  {
+    py::gil_scoped_release release;
+    for_row_blocks<T>(X, true, [&](Index r0, Index nr, const T* p) {
+      uniroute::soft_assign_rows(p, nr, X.cols, w.data(), bias.data(), W.rows,
+                                 out + r0 * W.rows);
+    });
+  }
+  return P;
+}
+
+py::array soft_assign(const py::array& X_, const py::array& W_, const py::array& b_) {
+  const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
+  const View W = make_view(W_, "W", 2, "(n_clusters, dim)");
+  const View b = make_view(b_, "b", 1, "(n_clusters,)");
+  if (W.rows < 1) value_error("W must hold at least one row (cluster), got 0");
+  if (X.cols < 1) value_error("X must have dim >= 1, got 0 columns");
+  require_cols(W, X.cols, "the dim of X");
+  if (b.rows != W.rows) {
+    value_error("b has length " + std::to_string(b.rows) + ", expected n_clusters = " +
+                std::to_string(W.rows) + " (the rows of W)");
+  }
+  return wants_double(X) ? soft_assign_impl<double>(X, W, b)
+                         : soft_assign_impl<float>(X, W, b);
+}
+
+// ---------------------------------------------------------------- route
+struct Pool {
+  View psi, cost;
+};
+
+Pool make_pool(const py::array& Psi_, const py::array& cost_) {
+  Pool p{make_view(Psi_, "cluster_error", 2, "(n_models, n_clusters)"),
+         make_view(cost_, "cost", 1, "(n_models,)")};
+  if (p.psi.rows < 1) value_error("cluster_error holds no models (n_models = 0)");
+  if (p.psi.cols < 1) value_error("cluster_error has no clusters (n_clusters = 0)");
+  if (p.cost.rows != p.psi.rows) {
+    value_error("cost has length " + std::to_string(p.cost.rows) + ", expected n_models = " +
+                std::to_string(p.psi.rows) + " (the rows of cluster_error)");
+  }
+  return p;
+}
+
+py::array choice_table(const py::array& Psi_, const py::array& cost_, double lam) {
+  const Pool pool = make_pool(Psi_, cost_);
+  check_lam(lam);
+  std::vector<double> psi = to_vector<double>(pool.psi, true);
+  std::vector<double> cost = to_vector<double>(pool.cost, true);
+  check_costs(cost);
+  py::array_t<Label> table(pool.psi.cols);
+  uniroute::choice_table(psi.data(), cost.data(), pool.psi.rows, pool.psi.cols, lam,
+                         table.mutable_data());
+  return table;
+}
+
+template <class T>
+py::array route_dense_impl(const View& Phi, const Pool& pool, double lam) {
+  std::vector<T> psi = to_vector<T>(pool.psi, true);
+  std::vector<T> cost = to_vector<T>(pool.cost, true);
+  check_costs(cost);
+  py::array_t<Label> out(Phi.rows);
+  Label* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    for_row_blocks<T>(Phi, true, [&](Index r0, Index nr, const T* p) {
+      uniroute::route_dense(p, nr, Phi.cols, psi.data(), cost.data(), pool.psi.rows,
+                            static_cast<T>(lam), o + r0);
+    });
+  }
+  return out;
+}
+
+py::array route_hard_impl(const View& L, const Pool& pool, double lam) {
+  std::vector<double> psi = to_vector<double>(pool.psi, true);
+  std::vector<double> cost = to_vector<double>(pool.cost, true);
+  check_costs(cost);
+  const Index K = pool.psi.cols;
+  std::vector<Label> table(static_cast<size_t>(K));
+  uniroute::choice_table(psi.data(), cost.data(), pool.psi.rows, K, lam, table.data());
+  py::array_t<Label> out(L.rows);
+  Label* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    const Index block = kBlockElements;
+    std::vector<Label> buf(static_cast<size_t>(std::min(block, L.rows)));
+    for (Index r0 = 0; r0 < L.rows; r0 += block) {
+      const Index nr = std::min(block, L.rows - r0);
+      gather(L, r0, nr, buf.data());
+      for (Index i = 0; i < nr; ++i) {
+        if (buf[i] < 0 || buf[i] >= K) {
+          value_error("labels[" + std::to_string(r0 + i) + "] = " + std::to_string(buf[i]) +
+                      " is out of range; expected cluster ids in [0, " + std::to_string(K) +
+                      ")");
+        }
+      }
+      uniroute::route_lookup(buf.data(), nr, table.data(), o + r0);
+    }
+  }
+  return out;
+}
+
+py::array route(const py::array& assignment, const py::array& Psi_, const py::array& cost_,
+                double lam) {
+  const Pool pool = make_pool(Psi_, cost_);
+  check_lam(lam);
+  if (assignment.ndim() == 1) {
+    const View L = make_view(assignment, "labels", 1, "(n_prompts,)");
+    if (L.kind != 'i' && L.kind != 'u') {
+      type_error("labels has dtype " + L.dtype +
+                 ", expected an integer array of cluster ids (or a 2-D Phi of soft weights)");
+    }
+    return route_hard_impl(L, pool, lam);
+  }
+  const View Phi = make_view(assignment, "Phi", 2, "(n_prompts, n_clusters)");
+  require_cols(Phi, pool.psi.cols, "n_clusters, the columns of cluster_error");
+  return wants_double(Phi) ? route_dense_impl<double>(Phi, pool, lam)
+                           : route_dense_impl<float>(Phi, pool, lam);
+}
+
+// ---------------------------------------------------------------- route_path
+py::tuple route_path(const py::array& Psi_, const py::array& cost_) {
+  const Pool pool = make_pool(Psi_, cost_);
+  std::vector<double> psi = to_vector<double>(pool.psi, true);
+  std::vector<double> cost = to_vector<double>(pool.cost, true);
+  check_costs(cost);
+  uniroute::RoutePath path;
+  {
+    py::gil_scoped_release release;
+    path = uniroute::route_path(psi.data(), cost.data(), pool.psi.rows, pool.psi.cols);
+  }
+  auto arr = [](const auto& vec) {
+    using V = typename std::decay_t<decltype(vec)>::value_type;
+    py::array_t<V> a(static_cast<Index>(vec.size()));
+    std::copy(vec.begin(), vec.end(), a.mutable_data());
+    return a;
+  };
+  return py::make_tuple(arr(path.offsets), arr(path.model), arr(path.lam_lo),
+                        arr(path.lam_hi));
+}
+
+// ---------------------------------------------------------------- cluster_sums
+template <class T>
+py::tuple cluster_sums_impl(const View& X, const View& L, Index K) {
+  py::array_t<double> sums({K, X.cols});
+  py::array_t<std::int64_t> counts(K);
+  double* s = sums.mutable_data();
+  std::int64_t* c = counts.mutable_data();
+  std::fill(s, s + K * X.cols, 0.0);
+  std::fill(c, c + K, std::int64_t(0));
+  {
+    py::gil_scoped_release release;
+    std::vector<Label> lab;
+    for_row_blocks<T>(X, true, [&](Index r0, Index nr, const T* p) {
+      lab.resize(static_cast<size_t>(nr));
+      gather(L, r0, nr, lab.data());
+      for (Index i = 0; i < nr; ++i) {
+        if (lab[i] < 0 || lab[i] >= K) {
+          value_error("labels[" + std::to_string(r0 + i) + "] = " + std::to_string(lab[i]) +
+                      " is out of range; expected values in [0, " + std::to_string(K) + ")");
+        }
+      }
+      uniroute::cluster_sums(p, nr, X.cols, lab.data(), K, s, c);
+    });
+  }
+  return py::make_tuple(sums, counts);
+}
+
+py::tuple cluster_sums(const py::array& X_, const py::array& labels_, Index n_clusters) {
+  const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
+  const View L = make_view(labels_, "labels", 1, "(n_prompts,)");
+  if (L.kind != 'i' && L.kind != 'u') {
+    type_error("labels has dtype " + L.dtype + ", expected an integer array");
+  }
+  if (L.rows != X.rows) {
+    value_error("labels has length " + std::to_string(L.rows) + ", expected " +
+                std::to_string(X.rows) + " (the rows of X)");
+  }
+  if (n_clusters < 1) value_error("n_clusters must be >= 1, got " + std::to_string(n_clusters));
+  return wants_double(X) ? cluster_sums_impl<double>(X, L, n_clusters)
+                         : cluster_sums_impl<float>(X, L, n_clusters);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "uniroute compiled kernels (C++17, Eigen)";
+  m.attr("__version__") = UNIROUTE_VERSION;
+  m.def("assign", &assign, py::arg("X"), py::arg("centroids"),
+        "Nearest centroid of each row of X: (labels int64 [N], sqdist [N]).");
+  m.def("soft_assign", &soft_assign, py::arg("X"), py::arg("W"), py::arg("b"),
+        "Row-wise softmax of X @ W.T + b: P [N, K].");
+  m.def("route", &route, py::arg("assignment"), py::arg("cluster_error"), py::arg("cost"),
+        py::arg("lam") = 0.0,
+        "argmin_m Phi(x).Psi[m] + lam*cost[m] for integer labels [N] or soft Phi [N, K].");
+  m.def("choice_table", &choice_table, py::arg("cluster_error"), py::arg("cost"),
+        py::arg("lam") = 0.0, "Per-cluster chosen model for one lam: int64 [K].");
+  m.def("route_path", &route_path, py::arg("cluster_error"), py::arg("cost"),
+        "Exact lam-path per cluster: (offsets [K+1], model [T], lam_lo [T], lam_hi [T]).");
+  m.def("cluster_sums", &cluster_sums, py::arg("X"), py::arg("labels"),
+        py::arg("n_clusters"), "Per-cluster row sums (float64 [K, d]) and counts (int64 [K]).");
+}

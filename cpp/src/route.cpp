@@ -1,0 +1,124 @@
+#include "uniroute/route.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace uniroute {
+
+template <class T>
+std::vector<Index> tie_order(const T* cost, Index M) {
+  std::vector<Index> order(static_cast<size_t>(M));
+  std::iota(order.begin(), order.end(), Index(0));
+  std::stable_sort(order.begin(), order.end(),
+                   [cost](Index a, Index b) { return cost[a] < cost[b]; });
+  return order;
+}
+
+template <class T>
+void choice_table(const T* Psi, const T* cost, Index M, Index K, T lam, Label* table) {
+  const std::vector<Index> order = tie_order(cost, M);
+  for (Index k = 0; k < K; ++k) {
+    T best = std::numeric_limits<T>::infinity();
+    Label arg = order.empty() ? 0 : order[0];
+    for (Index m : order) {
+      const T s = Psi[m * K + k] + lam * cost[m];
+      if (s < best) {
+        best = s;
+        arg = m;
+      }
+    }
+    table[k] = arg;
+  }
+}
+
+template <class T>
+void route_dense(const T* Phi, Index n, Index K, const T* Psi, const T* cost, Index M, T lam,
+                 Label* out) {
+  using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  if (n == 0) return;
+  const std::vector<Index> order = tie_order(cost, M);
+  std::vector<T> penalty(static_cast<size_t>(M));
+  for (Index m = 0; m < M; ++m) penalty[m] = lam * cost[m];
+  const Index B = std::clamp<Index>((Index(1) << 16) / std::max<Index>(M, 1), 16, 1024);
+  Eigen::Map<const RowMat> Psim(Psi, M, K);
+  RowMat S(std::min(B, n), M);
+  for (Index r0 = 0; r0 < n; r0 += B) {
+    const Index nb = std::min(B, n - r0);
+    Eigen::Map<const RowMat> Pb(Phi + r0 * K, nb, K);
+    auto Sb = S.topRows(nb);
+    Sb.noalias() = Pb * Psim.transpose();
+    for (Index i = 0; i < nb; ++i) {
+      const T* s = Sb.data() + i * M;
+      T best = std::numeric_limits<T>::infinity();
+      Label arg = order[0];
+      for (Index m : order) {
+        const T v = s[m] + penalty[m];
+        if (v < best) {
+          best = v;
+          arg = m;
+        }
+      }
+      out[r0 + i] = arg;
+    }
+  }
+}
+
+void route_lookup(const Label* labels, Index n, const Label* table, Label* out) {
+  for (Index i = 0; i < n; ++i) out[i] = table[labels[i]];
+}
+
+RoutePath route_path(const double* Psi, const double* cost, Index M, Index K) {
+  RoutePath path;
+  path.offsets.reserve(static_cast<size_t>(K) + 1);
+  path.offsets.push_back(0);
+  const double inf = std::numeric_limits<double>::infinity();
+  for (Index k = 0; k < K; ++k) {
+    // Start at lam = 0: the most accurate model (ties: cheaper, then lower index).
+    Index a = -1;
+    for (Index m = 0; m < M; ++m) {
+      const double y = Psi[m * K + k];
+      if (a < 0 || y < Psi[a * K + k] || (y == Psi[a * K + k] && cost[m] < cost[a])) a = m;
+    }
+    double lam = 0.0;
+    while (a >= 0) {
+      path.model.push_back(a);
+      path.lam_lo.push_back(lam);
+      // The next vertex of the lower hull: among cheaper models, the one whose score
+      // meets a's at the smallest lam (ties: the cheapest, then the lower index).
+      Index next = -1;
+      double next_lam = inf;
+      const double ya = Psi[a * K + k];
+      for (Index b = 0; b < M; ++b) {
+        if (!(cost[b] < cost[a])) continue;
+        const double lb = std::max(lam, (Psi[b * K + k] - ya) / (cost[a] - cost[b]));
+        if (lb < next_lam || (lb == next_lam && cost[b] < cost[next])) {
+          next_lam = lb;
+          next = b;
+        }
+      }
+      if (next >= 0 && !(next_lam > lam)) {
+        // Rounding left a zero-width interval: the cheaper model wins at this lam.
+        path.model.pop_back();
+        path.lam_lo.pop_back();
+      } else {
+        path.lam_hi.push_back(next >= 0 ? next_lam : inf);
+      }
+      a = next;
+      lam = std::max(lam, next_lam);
+    }
+    path.offsets.push_back(static_cast<std::int64_t>(path.model.size()));
+  }
+  return path;
+}
+
+#define UNIROUTE_INSTANTIATE(T)                                                              \
+  template std::vector<Index> tie_order<T>(const T*, Index);                                 \
+  template void choice_table<T>(const T*, const T*, Index, Index, T, Label*);                \
+  template void route_dense<T>(const T*, Index, Index, const T*, const T*, Index, T, Label*);
+UNIROUTE_INSTANTIATE(float)
+UNIROUTE_INSTANTIATE(double)
+#undef UNIROUTE_INSTANTIATE
+
+}  // namespace uniroute
