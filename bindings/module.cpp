@@ -38,10 +38,23 @@ struct View {
   bool swap = false;
   std::string name;
   std::string dtype;
+  py::array owner;  // keeps a converted array alive as long as the view
 };
 
-View make_view(const py::array& a, const std::string& name, int ndim, const char* shape_doc) {
+// Any array-like as an ndarray (lists and scalars go through numpy.asarray).
+py::array as_ndarray(const py::object& obj, const std::string& name) {
+  if (py::isinstance<py::array>(obj)) return py::reinterpret_borrow<py::array>(obj);
+  try {
+    return py::module_::import("numpy").attr("asarray")(obj).cast<py::array>();
+  } catch (py::error_already_set& e) {
+    type_error(name + " could not be converted to a numpy array: " + std::string(e.what()));
+  }
+}
+
+View make_view(const py::object& obj, const std::string& name, int ndim, const char* shape_doc) {
+  const py::array a = as_ndarray(obj, name);
   View v;
+  v.owner = a;
   v.name = name;
   v.dtype = py::str(a.dtype()).cast<std::string>();
   if (a.ndim() != ndim) {
@@ -255,7 +268,7 @@ py::tuple assign_impl(const View& X, const View& C) {
   return py::make_tuple(labels, sqdist);
 }
 
-py::tuple assign(const py::array& X_, const py::array& C_) {
+py::tuple assign(const py::object& X_, const py::object& C_) {
   const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
   const View C = make_view(C_, "centroids", 2, "(n_clusters, dim)");
   if (C.rows < 1) value_error("centroids must hold at least one centroid, got 0 rows");
@@ -281,7 +294,7 @@ py::array soft_assign_impl(const View& X, const View& W, const View& b) {
   return P;
 }
 
-py::array soft_assign(const py::array& X_, const py::array& W_, const py::array& b_) {
+py::array soft_assign(const py::object& X_, const py::object& W_, const py::object& b_) {
   const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
   const View W = make_view(W_, "W", 2, "(n_clusters, dim)");
   const View b = make_view(b_, "b", 1, "(n_clusters,)");
@@ -301,7 +314,7 @@ struct Pool {
   View psi, cost;
 };
 
-Pool make_pool(const py::array& Psi_, const py::array& cost_) {
+Pool make_pool(const py::object& Psi_, const py::object& cost_) {
   Pool p{make_view(Psi_, "cluster_error", 2, "(n_models, n_clusters)"),
          make_view(cost_, "cost", 1, "(n_models,)")};
   if (p.psi.rows < 1) value_error("cluster_error holds no models (n_models = 0)");
@@ -313,7 +326,7 @@ Pool make_pool(const py::array& Psi_, const py::array& cost_) {
   return p;
 }
 
-py::array choice_table(const py::array& Psi_, const py::array& cost_, double lam) {
+py::array choice_table(const py::object& Psi_, const py::object& cost_, double lam) {
   const Pool pool = make_pool(Psi_, cost_);
   check_lam(lam);
   std::vector<double> psi = to_vector<double>(pool.psi, true);
@@ -371,10 +384,11 @@ py::array route_hard_impl(const View& L, const Pool& pool, double lam) {
   return out;
 }
 
-py::array route(const py::array& assignment, const py::array& Psi_, const py::array& cost_,
+py::array route(const py::object& assignment_, const py::object& Psi_, const py::object& cost_,
                 double lam) {
   const Pool pool = make_pool(Psi_, cost_);
   check_lam(lam);
+  const py::array assignment = as_ndarray(assignment_, "assignment");
   if (assignment.ndim() == 1) {
     const View L = make_view(assignment, "labels", 1, "(n_prompts,)");
     if (L.kind != 'i' && L.kind != 'u') {
@@ -390,7 +404,7 @@ py::array route(const py::array& assignment, const py::array& Psi_, const py::ar
 }
 
 // ---------------------------------------------------------------- route_path
-py::tuple route_path(const py::array& Psi_, const py::array& cost_) {
+py::tuple route_path(const py::object& Psi_, const py::object& cost_) {
   const Pool pool = make_pool(Psi_, cost_);
   std::vector<double> psi = to_vector<double>(pool.psi, true);
   std::vector<double> cost = to_vector<double>(pool.cost, true);
@@ -437,7 +451,7 @@ py::tuple cluster_sums_impl(const View& X, const View& L, Index K) {
   return py::make_tuple(sums, counts);
 }
 
-py::tuple cluster_sums(const py::array& X_, const py::array& labels_, Index n_clusters) {
+py::tuple cluster_sums(const py::object& X_, const py::object& labels_, Index n_clusters) {
   const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
   const View L = make_view(labels_, "labels", 1, "(n_prompts,)");
   if (L.kind != 'i' && L.kind != 'u') {

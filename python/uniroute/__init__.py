@@ -1,2 +1,19 @@
-"""uniroute: universal LLM routing (UniRoute, Jitkrittum et al., arXiv 2502.08773)."""
+"""uniroute: universal LLM routing (UniRoute, Jitkrittum et al., arXiv 2502.08773).
+
+Send each prompt to the cheapest LLM expected to answer it well, from a pool of LLMs
+that can change at serving time. See :class:`UniRouter`.
+"""
 from uniroute._core import __version__
+from uniroute.clustering import KMeans
+from uniroute.exceptions import EmptyPoolError, NotFittedError, RouterFileError
+from uniroute.router import RoutePath, UniRouter
+
+__all__ = [
+    "EmptyPoolError",
+    "KMeans",
+    "NotFittedError",
+    "RoutePath",
+    "RouterFileError",
+    "UniRouter",
+    "__version__",
+]

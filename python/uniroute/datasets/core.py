@@ -1,0 +1,166 @@
+"""The in-memory data set type and the project's own ``.npz`` format.
+
+File format (an ``.npz`` read with ``allow_pickle=False``):
+
+========================  ===============================  =====================================
+array                     shape, dtype                     meaning
+========================  ===============================  =====================================
+``quality``               (N, M) float                     1 = correct, or a score in [0, 1];
+                                                           NaN = missing label
+``cost``                  (M,) or (N, M) float             price per query (per model, or
+                                                           realised per prompt)
+``models``                (M,) str                         model names
+``embeddings`` (opt.)     (N, d) float                     prompt embeddings
+``encoder`` (opt.)        () str                           the encoder that made them
+``prompts`` (opt.)        (N,) str                         prompt texts (or ``prompts_utf8``
+                                                           uint8 + ``prompts_offsets`` (N+1,))
+``tasks`` (opt.)          (N,) str                         task / benchmark of each prompt
+``groups`` (opt.)         (M,) str                         models in one group fall on the same
+                                                           side of an LLM split
+``item_ids`` (opt.)       (N,) str                         prompt ids
+``name`` (opt.)           () str                           data set name
+========================  ===============================  =====================================
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_BUNDLED = {
+    "routerbench_partial": "routerbench_partial.npz",
+}
+
+
+@dataclass
+class RoutingDataset:
+    """Prompts x LLMs quality with costs and (optionally) embeddings.
+
+    Attributes
+    ----------
+    quality : (n_prompts, n_models) float32; NaN = missing label.
+    cost : (n_models,) or (n_prompts, n_models) float64.
+    models : list of str.
+    embeddings : (n_prompts, dim) float32 or None.
+    prompts, tasks, item_ids : lists of str (length n_prompts) or None.
+    groups : list of str (length n_models) or None.
+    encoder : name of the encoder of ``embeddings`` or None.
+    name : str.
+    """
+
+    quality: np.ndarray
+    cost: np.ndarray
+    models: list[str]
+    embeddings: np.ndarray | None = None
+    prompts: list[str] | None = None
+    tasks: list[str] | None = None
+    groups: list[str] | None = None
+    item_ids: list[str] | None = None
+    encoder: str | None = None
+    name: str = "dataset"
+
+    def __post_init__(self) -> None:
+        self.quality = np.asarray(self.quality, dtype=np.float32)
+        self.cost = np.asarray(self.cost, dtype=np.float64)
+        self.models = [str(m) for m in self.models]
+        if self.quality.ndim != 2:
+            raise ValueError(f"quality must be (n_prompts, n_models), got shape {self.quality.shape}")
+        N, M = self.quality.shape
+        if len(self.models) != M:
+            raise ValueError(f"models has {len(self.models)} names, quality has {M} columns")
+        if self.cost.shape not in ((M,), (N, M)):
+            raise ValueError(f"cost must have shape ({M},) or ({N}, {M}), got {self.cost.shape}")
+        if self.embeddings is not None:
+            self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+            if self.embeddings.ndim != 2 or self.embeddings.shape[0] != N:
+                raise ValueError(f"embeddings must be ({N}, dim), got {self.embeddings.shape}")
+        for field, n in (("prompts", N), ("tasks", N), ("item_ids", N), ("groups", M)):
+            value = getattr(self, field)
+            if value is not None:
+                value = [str(v) for v in value]
+                if len(value) != n:
+                    raise ValueError(f"{field} has length {len(value)}, expected {n}")
+                setattr(self, field, value)
+
+    @property
+    def n_prompts(self) -> int:
+        return int(self.quality.shape[0])
+
+    @property
+    def n_models(self) -> int:
+        return int(self.quality.shape[1])
+
+    def model_cost(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Mean cost per model over ``rows`` (all prompts by default): (n_models,)."""
+        if self.cost.ndim == 1:
+            return self.cost.copy()
+        c = self.cost if rows is None else self.cost[rows]
+        return np.nanmean(c, axis=0)
+
+    def __repr__(self) -> str:
+        dim = None if self.embeddings is None else self.embeddings.shape[1]
+        return (f"RoutingDataset(name={self.name!r}, n_prompts={self.n_prompts}, "
+                f"n_models={self.n_models}, dim={dim}, encoder={self.encoder!r})")
+
+
+def list_bundled() -> list[str]:
+    """Names of the data sets shipped inside the package."""
+    return sorted(_BUNDLED)
+
+
+def load(name_or_path: str | os.PathLike[str]) -> RoutingDataset:
+    """A bundled data set by name, or a data set file in the project's ``.npz`` format."""
+    key = os.fspath(name_or_path)
+    if key in _BUNDLED:
+        ref = resources.files("uniroute.datasets").joinpath("data", _BUNDLED[key])
+        with resources.as_file(ref) as path:
+            return read_npz(path)
+    path = Path(key)
+    if path.suffix == ".npz" and path.is_file():
+        return read_npz(path)
+    raise ValueError(f"unknown data set {key!r}: not a bundled name {list_bundled()} "
+                     "and not an existing .npz file")
+
+
+def _text(z: Any, key: str) -> list[str] | None:
+    return [str(v) for v in z[key]] if key in z.files else None
+
+
+def read_npz(path: str | os.PathLike[str]) -> RoutingDataset:
+    """Read a data set in the project's ``.npz`` format (see the module docstring)."""
+    with np.load(path, allow_pickle=False) as z:
+        missing = {"quality", "cost", "models"} - set(z.files)
+        if missing:
+            raise ValueError(f"{os.fspath(path)} lacks the arrays {sorted(missing)}")
+        prompts = _text(z, "prompts")
+        if prompts is None and "prompts_utf8" in z.files:
+            blob = z["prompts_utf8"].tobytes()
+            off = z["prompts_offsets"]
+            prompts = [blob[a:b].decode("utf-8") for a, b in zip(off[:-1], off[1:])]
+        return RoutingDataset(
+            quality=z["quality"], cost=z["cost"], models=_text(z, "models") or [],
+            embeddings=z["embeddings"] if "embeddings" in z.files else None,
+            prompts=prompts, tasks=_text(z, "tasks"), groups=_text(z, "groups"),
+            item_ids=_text(z, "item_ids"),
+            encoder=str(z["encoder"]) if "encoder" in z.files else None,
+            name=str(z["name"]) if "name" in z.files else Path(path).stem)
+
+
+def write_npz(dataset: RoutingDataset, path: str | os.PathLike[str]) -> None:
+    """Write ``dataset`` in the project's ``.npz`` format (compressed)."""
+    arrays: dict[str, np.ndarray] = {
+        "quality": dataset.quality, "cost": dataset.cost, "models": np.array(dataset.models),
+        "name": np.array(dataset.name)}
+    if dataset.embeddings is not None:
+        arrays["embeddings"] = dataset.embeddings
+    if dataset.encoder is not None:
+        arrays["encoder"] = np.array(dataset.encoder)
+    for field in ("prompts", "tasks", "groups", "item_ids"):
+        value = getattr(dataset, field)
+        if value is not None:
+            arrays[field] = np.array(value, dtype=str)
+    np.savez_compressed(path, **arrays)

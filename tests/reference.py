@@ -1,0 +1,50 @@
+"""Plain-numpy references for every kernel of uniroute._core (float64, brute force)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def assign_ref(X: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact nearest centroid by explicit differences; ties to the lowest index."""
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    D = ((X[:, None, :] - C[None, :, :]) ** 2).sum(-1) if X.size else np.zeros((X.shape[0], len(C)))
+    return D.argmin(1).astype(np.int64), D.min(1) if len(X) else np.zeros(0)
+
+
+def all_sqdist_ref(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    return ((X[:, None, :] - C[None, :, :]) ** 2).sum(-1)
+
+
+def soft_assign_ref(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    Z = np.asarray(X, np.float64) @ np.asarray(W, np.float64).T + np.asarray(b, np.float64)
+    Z -= Z.max(1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(1, keepdims=True)
+
+
+def argmin_tie_cheaper(scores: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Row-wise argmin; exact ties to the cheaper model, then the lower index."""
+    out = np.empty(scores.shape[0], dtype=np.int64)
+    for i, row in enumerate(scores):
+        best = np.flatnonzero(row == row.min())
+        out[i] = best[np.lexsort((best, cost[best]))][0]
+    return out
+
+
+def route_ref(phi: np.ndarray, psi: np.ndarray, cost: np.ndarray, lam: float) -> np.ndarray:
+    """argmin_m phi . psi[m] + lam * cost[m] for labels (1-D) or dense phi (2-D)."""
+    psi = np.asarray(psi, np.float64)
+    cost = np.asarray(cost, np.float64)
+    if phi.ndim == 1:
+        scores = psi.T[phi] + lam * cost
+    else:
+        scores = np.asarray(phi, np.float64) @ psi.T + lam * cost
+    return argmin_tie_cheaper(scores, cost)
+
+
+def path_choice_ref(psi: np.ndarray, cost: np.ndarray, lam: float) -> np.ndarray:
+    """The per-cluster choice at lam, by brute force."""
+    return argmin_tie_cheaper(psi.T + lam * cost, cost)
