@@ -57,10 +57,6 @@ View make_view(const py::object& obj, const std::string& name, int ndim, const c
   v.owner = a;
   v.name = name;
   v.dtype = py::str(a.dtype()).cast<std::string>();
-  if (a.ndim() != ndim) {
-    value_error(name + " must be a " + std::to_string(ndim) + "-D array of shape " + shape_doc +
-                ", got an array with " + std::to_string(a.ndim()) + " dimension(s)");
-  }
   const py::dtype dt = a.dtype();
   v.kind = dt.kind();
   v.itemsize = static_cast<int>(dt.itemsize());
@@ -72,6 +68,10 @@ View make_view(const py::object& obj, const std::string& name, int ndim, const c
     type_error(name + " has dtype " + v.dtype +
                ", expected a real floating-point or integer dtype (complex, bool, object, "
                "string and other dtypes are refused)");
+  }
+  if (a.ndim() != ndim) {
+    value_error(name + " must be a " + std::to_string(ndim) + "-D array of shape " + shape_doc +
+                ", got an array with " + std::to_string(a.ndim()) + " dimension(s)");
   }
   const std::string order = py::str(dt.attr("byteorder")).cast<std::string>();
   const std::uint16_t probe = 1;

@@ -59,8 +59,10 @@ def as_float_matrix(x: Any, name: str) -> np.ndarray:
 
 
 def as_correct(x: Any, name: str, n: int) -> np.ndarray:
-    """Per-prompt correctness in [0, 1] as float64; NaN means not answered."""
-    arr = as_array(x, name).astype(np.float64, copy=False)
+    """Per-prompt correctness in [0, 1] (bool allowed) as float64; NaN = not answered."""
+    arr = np.asarray(x)
+    arr = as_array(arr.astype(np.float64) if arr.dtype == bool else arr, name)
+    arr = arr.astype(np.float64, copy=False)
     if arr.ndim != 1:
         raise ValueError(f"{name} must have shape (n_probes,), got shape {arr.shape}")
     if arr.shape[0] != n:

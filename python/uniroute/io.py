@@ -106,10 +106,22 @@ def read_archive(path: PathLike, kind: str,
     """
     where = os.fspath(path)
     try:
-        zf = zipfile.ZipFile(where, "r")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise RouterFileError(f"{where} is not a uniroute router file: {exc}") from exc
-    with zf:
+        return _read_archive(where, kind, max_bytes)
+    except RouterFileError:
+        raise
+    except FileNotFoundError:
+        raise
+    except MemoryError as exc:
+        raise RouterFileError(f"{where}: too large to load") from exc
+    except Exception as exc:  # zipfile and numpy raise many types on damaged input
+        raise RouterFileError(
+            f"{where} is not a readable uniroute router file: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _read_archive(where: str, kind: str,
+                  max_bytes: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    with zipfile.ZipFile(where, "r") as zf:
         infos = {info.filename: info for info in zf.infolist()}
         if len(infos) != len(zf.infolist()):
             raise RouterFileError(f"{where}: duplicate archive members")

@@ -323,6 +323,8 @@ class UniRouter:
         arrays, meta = read_archive(path, "UniRouter", max_bytes)
         where = os.fspath(path)
         try:
+            if not isinstance(meta["models"], list):
+                raise TypeError("'models' must be a list")
             names = [as_name(n, "model name") for n in meta["models"]]
             K, d = int(meta["n_clusters"]), int(meta["embedding_dim"])
             hyper = meta["hyperparameters"]

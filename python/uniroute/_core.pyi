@@ -1,0 +1,29 @@
+"""Type stubs for the compiled core ``uniroute._core``."""
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def assign(X: npt.ArrayLike, centroids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Nearest centroid of each row of X (n, d) among centroids (K, d): (labels int64 (n,), sqdist (n,))."""
+
+def soft_assign(X: npt.ArrayLike, W: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[Any]:
+    """Row-wise softmax of X @ W.T + b: (n, K)."""
+
+def route(assignment: npt.ArrayLike, cluster_error: npt.ArrayLike, cost: npt.ArrayLike,
+          lam: float = 0.0) -> npt.NDArray[np.int64]:
+    """argmin_m Phi(x).Psi[m] + lam * cost[m] for labels (n,) int or soft Phi (n, K)."""
+
+def choice_table(cluster_error: npt.ArrayLike, cost: npt.ArrayLike,
+                 lam: float = 0.0) -> npt.NDArray[np.int64]:
+    """Chosen model per cluster for one lam: (K,) int64."""
+
+def route_path(cluster_error: npt.ArrayLike, cost: npt.ArrayLike) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Exact lam-path: (offsets (K+1,), model (T,), lam_lo (T,), lam_hi (T,))."""
+
+def cluster_sums(X: npt.ArrayLike, labels: npt.ArrayLike,
+                 n_clusters: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Per-cluster row sums (K, d) float64 and counts (K,) int64."""

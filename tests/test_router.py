@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import uniroute
+from uniroute import UniRouter
+
+
+@pytest.fixture
+def world(rng):
+    """Prompts in 4 topics; 'expert' is right on topics 0-1 only, 'big' always, 'tiny' rarely."""
+    d = 8
+    topics = rng.standard_normal((4, d)) * 5
+    def prompts(n):
+        t = rng.integers(0, 4, n)
+        return (topics[t] + rng.standard_normal((n, d))).astype(np.float32), t
+    train, _ = prompts(800)
+    probes, t = prompts(400)
+    correct = {"big": np.ones(400), "expert": (t < 2).astype(float),
+               "tiny": (rng.random(400) < 0.1).astype(float)}
+    return prompts, train, probes, correct
+
+
+def make_router(world, n_clusters=4):
+    _, train, probes, correct = world
+    r = UniRouter(n_clusters=n_clusters, random_state=0).fit(train)
+    r.add_model("big", 10.0, probes, correct["big"])
+    r.add_model("expert", 1.0, probes, correct["expert"])
+    r.add_model("tiny", 0.1, probes, correct["tiny"])
+    return r
+
+
+def test_routes_follow_cluster_errors_and_costs(world):
+    prompts = world[0]
+    r = make_router(world)
+    X, t = prompts(300)
+    assert set(r.route(X, lam=0.0)) == {"big"}  # most accurate everywhere
+    mid = r.route(X, lam=0.05)  # expert where it is right, big elsewhere
+    np.testing.assert_array_equal(mid == "expert", t < 2)
+    assert set(r.route(X, lam=100.0)) == {"tiny"}
+    assert r.models == ["big", "expert", "tiny"]
+    np.testing.assert_array_equal(r.costs, [10.0, 1.0, 0.1])
+    assert r.n_clusters == 4 and r.embedding_dim == 8
+    assert r.cluster_error_.shape == (3, 4) and r.probe_count_.sum() == 1200
+
+
+def test_predict_error_and_route_indices_agree(world):
+    prompts = world[0]
+    r = make_router(world)
+    X, _ = prompts(50)
+    err = r.predict_error(X)
+    assert err.shape == (50, 3) and np.all((err > 0) & (err < 1))
+    for lam in [0.0, 0.01, 0.3]:
+        idx = r.route_indices(X, lam)
+        score = err + lam * r.costs
+        np.testing.assert_array_equal(idx, score.argmin(1))
+
+
+def test_single_prompt_returns_scalars(world):
+    prompts = world[0]
+    r = make_router(world)
+    x = prompts(1)[0][0]
+    assert isinstance(r.route(x), str)
+    assert isinstance(r.route_indices(x), int)
+    assert r.predict_error(x).shape == (3,)
+    assert isinstance(r.assign(x), int)
+    assert r.route(x[None]).shape == (1,)
+
+
+def test_route_many_prompts(world):
+    r = make_router(world)
+    X = np.random.default_rng(0).standard_normal((200_000, 8)).astype(np.float32)
+    out = r.route(X, lam=0.05)
+    assert out.shape == (200_000,) and set(out) <= set(r.models)
+
+
+def test_empty_cluster_gets_overall_error_never_zero_or_nan(world):
+    _, train, probes, correct = world
+    r = UniRouter(n_clusters=4, random_state=0).fit(train)
+    # Probes from one cluster only.
+    lab = r.assign(probes)
+    keep = lab == lab[0]
+    r.add_model("m", 1.0, probes[keep], np.ones(keep.sum()))
+    psi = r.cluster_error_[0]
+    assert np.isfinite(psi).all() and np.all(psi > 0)
+    empty = r.probe_count_[0] == 0
+    n = keep.sum()
+    np.testing.assert_allclose(psi[empty], 0.5 / (n + 1))
+    np.testing.assert_allclose(psi[~empty], (0 + 0.5 / (n + 1)) / (n + 1))
+
+
+def test_nan_correct_is_ignored(world):
+    _, train, probes, correct = world
+    r = UniRouter(n_clusters=4, random_state=0).fit(train)
+    c = correct["expert"].copy()
+    c[::2] = np.nan
+    r.add_model("half", 1.0, probes, c)
+    r.add_model("ref", 1.0, probes[1::2], correct["expert"][1::2])
+    np.testing.assert_allclose(r.cluster_error_[0], r.cluster_error_[1])
+    assert r.probe_count_[0].sum() == 200
+
+
+def test_remove_model_and_errors(world):
+    prompts, train, probes, correct = world
+    r = make_router(world)
+    r.remove_model("expert")
+    assert r.models == ["big", "tiny"] and r.cluster_error_.shape == (2, 4)
+    with pytest.raises(KeyError, match="unknown model 'expert'"):
+        r.remove_model("expert")
+    with pytest.raises(ValueError, match="already in the pool"):
+        r.add_model("big", 1.0, probes, correct["big"])
+    with pytest.raises(ValueError, match="embeddings has dim 3, the router was fitted with dim 8"):
+        r.route(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="cost must be a finite number >= 0"):
+        r.add_model("x", -1.0, probes, correct["big"])
+    with pytest.raises(TypeError, match="cost must be a real number"):
+        r.add_model("x", "cheap", probes, correct["big"])
+    with pytest.raises(ValueError, match="correct has length 3, expected 400"):
+        r.add_model("x", 1.0, probes, [1, 0, 1])
+    with pytest.raises(ValueError, match=r"correct must lie in \[0, 1\]"):
+        r.add_model("x", 1.0, probes, correct["big"] * 2)
+    with pytest.raises(ValueError, match="no answered probe"):
+        r.add_model("x", 1.0, probes, np.full(400, np.nan))
+    with pytest.raises(ValueError, match="control"):
+        r.add_model("bad\nname", 1.0, probes, correct["big"])
+    with pytest.raises(TypeError, match="name must be a str"):
+        r.add_model(3, 1.0, probes, correct["big"])
+    with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
+        r.route(probes, lam=float("nan"))
+    with pytest.raises(ValueError, match="embeddings contains NaN"):
+        r.route(np.full((1, 8), np.nan))
+    r.remove_model("big")
+    r.remove_model("tiny")
+    with pytest.raises(uniroute.EmptyPoolError, match="pool is empty"):
+        r.route(probes)
+
+
+def test_use_before_fit():
+    r = UniRouter(n_clusters=3)
+    assert r.n_clusters == 3
+    for call in (lambda: r.route(np.ones((1, 2))), lambda: r.add_model("a", 1, np.ones((1, 2)), [1]),
+                 lambda: r.embedding_dim, lambda: r.save("x.npz")):
+        with pytest.raises(uniroute.NotFittedError, match="not fitted"):
+            call()
+    assert "unfitted" in repr(r)
+
+
+def test_encoder_identity_is_recorded_and_enforced(world, tmp_path):
+    _, train, probes, correct = world
+
+    class Enc:
+        name = "toy-encoder"
+        dim = 8
+
+    r = UniRouter(n_clusters=2, random_state=0, encoder=Enc()).fit(train)
+    r.add_model("big", 1.0, probes, correct["big"], encoder="toy-encoder")
+    with pytest.raises(ValueError, match="from encoder 'other'.*'toy-encoder'"):
+        r.route(probes, encoder="other")
+    r.save(tmp_path / "r.npz")
+    loaded = UniRouter.load(tmp_path / "r.npz")
+    assert loaded.encoder_name == "toy-encoder"
+    with pytest.raises(ValueError, match="fitted with encoder"):
+        loaded.predict_error(probes, encoder="other")
+
+    class Enc16(Enc):
+        dim = 16
+
+    with pytest.raises(ValueError, match="train_embeddings has dim 8"):
+        UniRouter(n_clusters=2, encoder=Enc16()).fit(train)
+    with pytest.raises(TypeError, match="encoder must be"):
+        UniRouter(encoder=3.0)
+
+
+def test_route_path_agrees_with_route(world):
+    prompts = world[0]
+    r = make_router(world)
+    path = r.route_path()
+    X, _ = prompts(100)
+    lab = r.assign(X)
+    for k in range(r.n_clusters):
+        for m, lo, hi in path.segments(k):
+            lam = (lo + hi) / 2 if np.isfinite(hi) else lo + 1.0
+            idx = r.route_indices(X[lab == k], lam)
+            assert np.all(idx == m)
+
+
+def test_save_load_round_trip(world, tmp_path):
+    prompts = world[0]
+    r = make_router(world)
+    path = tmp_path / "router.uniroute"
+    r.save(path)
+    loaded = UniRouter.load(path)
+    X, _ = prompts(500)
+    for lam in [0.0, 0.05, 10.0]:
+        np.testing.assert_array_equal(loaded.route(X, lam), r.route(X, lam))
+    np.testing.assert_array_equal(loaded.centroids_, r.centroids_)
+    np.testing.assert_array_equal(loaded.cluster_error_, r.cluster_error_)
+    assert loaded.models == r.models and repr(loaded) == repr(r)
+    # The loaded router keeps working as a pool.
+    loaded.remove_model("big")
+    assert loaded.models == ["expert", "tiny"]
+    # Saving over an existing file replaces it and leaves no temporary file behind.
+    loaded.save(path)
+    assert UniRouter.load(path).models == ["expert", "tiny"]
+    assert [p.name for p in tmp_path.iterdir()] == ["router.uniroute"]
+
+
+def test_refit_clears_the_pool(world):
+    r = make_router(world)
+    r.fit(world[1])
+    assert r.models == []
