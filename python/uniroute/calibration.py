@@ -166,9 +166,15 @@ def solve(pool: PoolSnapshot, labels: np.ndarray, kind: str, target: float,
     vb = mb[pick[kind]] if kind in pick else float(mb[2][target_model])
     if a != b:
         weight = 0.0 if va == vb else float(np.clip((va - target) / (va - vb), 0.0, 1.0))
+        tol = 1e-12 * max(abs(va), abs(vb), 1e-300)
+        if abs(vb - target) <= tol:
+            weight = 1.0
+        elif abs(va - target) <= tol:
+            weight = 0.0
         if weight in (0.0, 1.0):  # the target sits on a step: no mix needed
-            a = b = (a if weight == 0.0 else b)
-            lam, weight = a, 0.0
+            if weight == 1.0:
+                a, ma = b, mb
+            b, mb, lam, weight = a, ma, a, 0.0
     mix = [(1 - weight) * x + weight * y for x, y in zip(ma, mb)]
     achieved = mix[pick[kind]] if kind in pick else float(mix[2][target_model])
     exact = bool(abs(achieved - target) <= 1e-9 * max(abs(target), 1e-300) + 1e-15)

@@ -142,8 +142,7 @@ class SentenceTransformerEncoder:
             name = name or model
             model = SentenceTransformer(model, device=device)
         if name is None:
-            name = getattr(model, "name_or_path", None) or getattr(
-                getattr(model, "model_card_data", None), "base_model", None)
+            name = getattr(getattr(model, "model_card_data", None), "base_model", None)
         if not isinstance(name, str) or not name:
             raise ValueError("name is required: it identifies the embedding space")
         if max_seq_length is not None:
@@ -152,7 +151,8 @@ class SentenceTransformerEncoder:
         self.name = name
         self.normalize = normalize
         self.batch_size = batch_size
-        get_dim = getattr(model, "get_sentence_embedding_dimension", None)
+        get_dim = (getattr(model, "get_embedding_dimension", None)
+                   or getattr(model, "get_sentence_embedding_dimension", None))
         dim = get_dim() if get_dim is not None else None
         self.dim = int(dim) if dim else int(self._encode(["dimension probe"]).shape[1])
 
