@@ -19,6 +19,7 @@ import numpy as np
 from uniroute import _core
 
 _TABLE_CACHE_SIZE = 16
+ROW_KEYS = ("error_sum", "probe_count", "cluster_error", "cost_sum", "cost_count")
 
 
 def _frozen(a: np.ndarray, dtype: Any) -> np.ndarray:
@@ -38,6 +39,8 @@ class PoolSnapshot:
     cost : (M,) float64, price per query
     error_sum, probe_count : (M, K) float64, the probe statistics per cluster
     cluster_error : (M, K) float64, ``Psi`` (shrunk cluster error)
+    cost_sum, cost_count : (M, K) float64, realised cost of probe answers per cluster
+        (zeros when no per-probe cost was given)
     version : int, grows by one with every change of the pool
     """
 
@@ -47,6 +50,8 @@ class PoolSnapshot:
     error_sum: np.ndarray | None = None
     probe_count: np.ndarray | None = None
     cluster_error: np.ndarray | None = None
+    cost_sum: np.ndarray | None = None
+    cost_count: np.ndarray | None = None
     version: int = 0
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -56,9 +61,9 @@ class PoolSnapshot:
         set_ = object.__setattr__
         set_(self, "centroids", _frozen(self.centroids, np.float32))
         set_(self, "cost", _frozen(self.cost, np.float64))
-        for key in ("error_sum", "probe_count", "cluster_error"):
+        for key in ROW_KEYS:
             value = getattr(self, key)
-            value = np.zeros((0, K)) if value is None else value
+            value = np.zeros((len(self.names), K)) if value is None else value
             set_(self, key, _frozen(value, np.float64))
 
     # ------------------------------------------------------------------ queries
@@ -105,44 +110,51 @@ class PoolSnapshot:
         return value
 
     # ------------------------------------------------------------------ changes
+    def expected_cost(self, shrinkage: float) -> np.ndarray:
+        """Expected cost per model and cluster ``(M, K)``: the probe answers' mean
+        realised cost, shrunk toward the model's price (the price where none was given)."""
+        def make() -> np.ndarray:
+            assert self.cost_sum is not None and self.cost_count is not None
+            num = self.cost_sum + shrinkage * self.cost[:, None]
+            den = self.cost_count + shrinkage
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(self.cost_count > 0, num / den, self.cost[:, None])
+            return out
+        return self._cached(("expected_cost", float(shrinkage)), make)
+
     def _evolve(self, **changes: Any) -> PoolSnapshot:
         fields = {"centroids": self.centroids, "names": self.names, "cost": self.cost,
-                  "error_sum": self.error_sum, "probe_count": self.probe_count,
-                  "cluster_error": self.cluster_error, "version": self.version + 1}
+                  "version": self.version + 1}
+        fields.update({key: getattr(self, key) for key in ROW_KEYS})
         fields.update(changes)
         return PoolSnapshot(**fields)
 
-    def with_model(self, name: str, cost: float, error_sum: np.ndarray,
-                   probe_count: np.ndarray, cluster_error: np.ndarray) -> PoolSnapshot:
-        """A new snapshot with one more model at the end."""
-        assert self.error_sum is not None and self.probe_count is not None
-        assert self.cluster_error is not None
+    def with_model(self, name: str, cost: float, **rows: np.ndarray) -> PoolSnapshot:
+        """A new snapshot with one more model at the end (missing rows are zeros)."""
+        K = self.n_clusters
         return self._evolve(names=self.names + (name,), cost=np.append(self.cost, cost),
-                            error_sum=np.vstack([self.error_sum, error_sum]),
-                            probe_count=np.vstack([self.probe_count, probe_count]),
-                            cluster_error=np.vstack([self.cluster_error, cluster_error]))
+                            **{key: np.vstack([getattr(self, key), rows.get(key, np.zeros(K))])
+                               for key in ROW_KEYS})
 
     def without_model(self, i: int) -> PoolSnapshot:
         """A new snapshot without the model at position ``i``."""
         return self._evolve(names=self.names[:i] + self.names[i + 1:],
                             cost=np.delete(self.cost, i),
-                            error_sum=np.delete(self.error_sum, i, axis=0),
-                            probe_count=np.delete(self.probe_count, i, axis=0),
-                            cluster_error=np.delete(self.cluster_error, i, axis=0))
+                            **{key: np.delete(getattr(self, key), i, axis=0)
+                               for key in ROW_KEYS})
 
     def with_row(self, i: int, *, cost: float | None = None,
-                 error_sum: np.ndarray | None = None, probe_count: np.ndarray | None = None,
-                 cluster_error: np.ndarray | None = None) -> PoolSnapshot:
-        """A new snapshot where model ``i`` has new cost and/or probe statistics."""
+                 **rows: np.ndarray) -> PoolSnapshot:
+        """A new snapshot where model ``i`` has a new price and/or new statistics rows."""
         changes: dict[str, Any] = {}
         if cost is not None:
             c = self.cost.copy()
             c[i] = cost
             changes["cost"] = c
-        for key, row in (("error_sum", error_sum), ("probe_count", probe_count),
-                         ("cluster_error", cluster_error)):
-            if row is not None:
-                arr = np.array(getattr(self, key))
-                arr[i] = row
-                changes[key] = arr
+        for key, row in rows.items():
+            if key not in ROW_KEYS:
+                raise TypeError(f"unknown row {key!r}")
+            arr = np.array(getattr(self, key))
+            arr[i] = row
+            changes[key] = arr
         return self._evolve(**changes)

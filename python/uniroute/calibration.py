@@ -100,14 +100,14 @@ def mix_uniform(X: np.ndarray) -> np.ndarray:
     return (_splitmix64(key.astype(np.uint64)) >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def _region_values(pool: PoolSnapshot, counts: np.ndarray, kind: str,
+def _region_values(pool: PoolSnapshot, counts: np.ndarray, kind: str, spend: np.ndarray,
                    target_model: int) -> tuple[np.ndarray, np.ndarray]:
     """Breakpoints ``b`` (sorted, b[0] = 0) and the sample value on each ``[b_j, b_j+1)``."""
     offsets, model, lam_lo, _ = _core.route_path(pool.cluster_error, pool.cost)
     K = pool.n_clusters
     cluster = np.repeat(np.arange(K), np.diff(offsets))
     if kind == "cost":
-        v = pool.cost[model]
+        v = spend[model, cluster]
     elif kind == "quality":
         v = 1.0 - pool.cluster_error[model, cluster]
     else:
@@ -133,22 +133,26 @@ def _representative(breaks: np.ndarray, j: int) -> float:
     return float(2.0 * breaks[j])
 
 
-def _metrics(pool: PoolSnapshot, counts: np.ndarray, lam: float) -> tuple[float, float, np.ndarray]:
+def _metrics(pool: PoolSnapshot, counts: np.ndarray, spend: np.ndarray,
+             lam: float) -> tuple[float, float, np.ndarray]:
     """Exact sample average cost, predicted quality and shares of the decision at ``lam``."""
     table = pool.choice_table(lam)
     p = counts / counts.sum()
     K = pool.n_clusters
-    cost = float(p @ pool.cost[table])
+    cost = float(p @ spend[table, np.arange(K)])
     quality = float(p @ (1.0 - pool.cluster_error[table, np.arange(K)]))
     share = np.bincount(table, weights=p, minlength=pool.n_models)
     return cost, quality, share
 
 
 def solve(pool: PoolSnapshot, labels: np.ndarray, kind: str, target: float,
-          target_model: int = -1) -> Calibration:
-    """Calibrate on a sample whose cluster labels are ``labels``."""
+          spend: np.ndarray, target_model: int = -1) -> Calibration:
+    """Calibrate on a sample whose cluster labels are ``labels``.
+
+    ``spend[m, k]`` is the expected cost of model m on a prompt of cluster k.
+    """
     counts = np.bincount(labels, minlength=pool.n_clusters).astype(np.float64)
-    breaks, values = _region_values(pool, counts, kind, target_model)
+    breaks, values = _region_values(pool, counts, kind, spend, target_model)
     lo = np.minimum(values[:-1], values[1:])
     hi = np.maximum(values[:-1], values[1:])
     inside = np.flatnonzero((lo <= target) & (target <= hi))
@@ -160,7 +164,7 @@ def solve(pool: PoolSnapshot, labels: np.ndarray, kind: str, target: float,
         j = int(inside[0])
         a, b = _representative(breaks, j), _representative(breaks, j + 1)
         lam = float(breaks[j + 1])
-    ma, mb = _metrics(pool, counts, a), _metrics(pool, counts, b)
+    ma, mb = _metrics(pool, counts, spend, a), _metrics(pool, counts, spend, b)
     pick = {"cost": 0, "quality": 1}
     va = ma[pick[kind]] if kind in pick else float(ma[2][target_model])
     vb = mb[pick[kind]] if kind in pick else float(mb[2][target_model])

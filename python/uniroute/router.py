@@ -21,8 +21,8 @@ import numpy as np
 
 from uniroute import _core
 from uniroute._pool import PoolSnapshot
-from uniroute._validation import (as_correct, as_cost, as_embeddings, as_lam, as_name,
-                                  as_positive_int)
+from uniroute._validation import (as_array, as_correct, as_cost, as_embeddings, as_lam,
+                                  as_name, as_positive_int)
 from uniroute.calibration import Calibration, mix_uniform, solve
 from uniroute.clustering import KMeans, RandomState
 from uniroute.constraints import allowed_mask, cap_mask, route_constrained
@@ -138,7 +138,7 @@ class UniRouter:
 
     # ------------------------------------------------------------------ the pool
     def add_model(self, name: str, cost: float, embeddings: Any, correct: Any,
-                  *, encoder: str | None = None) -> UniRouter:
+                  *, encoder: str | None = None, probe_cost: Any = None) -> UniRouter:
         """Add an LLM from its answers to the probe prompts.
 
         Parameters
@@ -154,6 +154,10 @@ class UniRouter:
         encoder : str, optional
             Name of the encoder that made ``embeddings``; refused if it is not the
             router's.
+        probe_cost : (n_probes,) array, optional
+            The realised cost of each probe answer (NaN = unknown). Routing still uses
+            the one price ``cost``; these give the expected cost per cluster that
+            :meth:`calibrate` predicts spend with (prices often depend on the prompt).
         """
         self._check_encoder(encoder)
         name = as_name(name)
@@ -162,9 +166,8 @@ class UniRouter:
             pool = self._fitted()
             if name in pool.names:
                 raise ValueError(f"a model named {name!r} is already in the pool; remove it first")
-            err_sum, count = self._probe_stats(pool, embeddings, correct, name)
-            psi = shrunk_cluster_error(err_sum, count, self.shrinkage)
-            self._state = pool.with_model(name, cost, err_sum, count, psi)
+            rows = self._probe_stats(pool, embeddings, correct, name, probe_cost)
+            self._state = pool.with_model(name, cost, **rows)
         return self
 
     def remove_model(self, name: str) -> UniRouter:
@@ -175,11 +178,12 @@ class UniRouter:
         return self
 
     def update_model(self, name: str, cost: float | None = None, embeddings: Any = None,
-                     correct: Any = None, *, encoder: str | None = None) -> UniRouter:
+                     correct: Any = None, *, encoder: str | None = None,
+                     probe_cost: Any = None) -> UniRouter:
         """Change a model's price and/or replace its probe answers, keeping its place.
 
-        ``embeddings`` and ``correct`` (as in :meth:`add_model`) come together and replace
-        the model's probe statistics; ``cost`` alone just reprices it.
+        ``embeddings`` and ``correct`` (and ``probe_cost``, as in :meth:`add_model`) come
+        together and replace the model's probe statistics; ``cost`` alone reprices it.
         """
         self._check_encoder(encoder)
         if (embeddings is None) != (correct is None):
@@ -191,42 +195,57 @@ class UniRouter:
             if embeddings is None:
                 self._state = pool.with_row(i, cost=cost)
             else:
-                stats = self._probe_stats(pool, embeddings, correct, name)
-                psi = shrunk_cluster_error(stats[0], stats[1], self.shrinkage)
-                self._state = pool.with_row(i, cost=cost, error_sum=stats[0],
-                                            probe_count=stats[1], cluster_error=psi)
+                rows = self._probe_stats(pool, embeddings, correct, name, probe_cost)
+                self._state = pool.with_row(i, cost=cost, **rows)
         return self
 
     def observe(self, name: str, embeddings: Any, correct: Any, *,
-                encoder: str | None = None) -> UniRouter:
+                encoder: str | None = None, probe_cost: Any = None) -> UniRouter:
         """Fold production feedback into a model's per-cluster counts (incremental).
 
         ``embeddings`` ``(n, dim)`` of prompts the model answered and ``correct`` ``(n,)``
         their labels (NaN ignored) are added to its probe statistics; its cluster
-        error is recomputed with the same shrinkage rule.
+        error is recomputed with the same shrinkage rule. ``probe_cost`` (optional, the
+        realised cost of each answer) is folded into its expected cost per cluster.
         """
         self._check_encoder(encoder)
         with self._write_lock:
             pool = self._fitted()
             i = pool.index_of(name)
-            err_sum, count = self._probe_stats(pool, embeddings, correct, name,
-                                               allow_unlabelled=True)
-            assert pool.error_sum is not None and pool.probe_count is not None
-            new_sum, new_count = pool.error_sum[i] + err_sum, pool.probe_count[i] + count
-            psi = shrunk_cluster_error(new_sum, new_count, self.shrinkage)
-            self._state = pool.with_row(i, error_sum=new_sum, probe_count=new_count,
-                                        cluster_error=psi)
+            new = self._probe_stats(pool, embeddings, correct, name, probe_cost,
+                                    allow_unlabelled=True)
+            rows = {key: getattr(pool, key)[i] + new[key]
+                    for key in ("error_sum", "probe_count", "cost_sum", "cost_count")}
+            rows["cluster_error"] = shrunk_cluster_error(rows["error_sum"], rows["probe_count"],
+                                                         self.shrinkage)
+            self._state = pool.with_row(i, **rows)
         return self
 
     def _probe_stats(self, pool: PoolSnapshot, embeddings: Any, correct: Any, name: str,
-                     allow_unlabelled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     probe_cost: Any = None,
+                     allow_unlabelled: bool = False) -> dict[str, np.ndarray]:
         X, _ = as_embeddings(embeddings, "embeddings", pool.centroids.shape[1])
         correct = as_correct(correct, "correct", X.shape[0])
         if not allow_unlabelled and np.isnan(correct).all():
             raise ValueError(f"correct has no answered probe for model {name!r} "
                              "(all NaN or empty); cannot estimate its error")
-        return probe_statistics(self._assign(pool, X, "embeddings")[0], correct,
-                                pool.n_clusters)
+        labels = self._assign(pool, X, "embeddings")[0]
+        err_sum, count = probe_statistics(labels, correct, pool.n_clusters)
+        rows = {"error_sum": err_sum, "probe_count": count,
+                "cluster_error": shrunk_cluster_error(err_sum, count, self.shrinkage),
+                "cost_sum": np.zeros(pool.n_clusters), "cost_count": np.zeros(pool.n_clusters)}
+        if probe_cost is not None:
+            c = as_array(probe_cost, "probe_cost").astype(np.float64).reshape(-1)
+            if c.shape[0] != X.shape[0]:
+                raise ValueError(f"probe_cost has length {c.shape[0]}, expected {X.shape[0]}")
+            known = ~np.isnan(c)
+            if np.isinf(c).any() or (c[known] < 0).any():
+                raise ValueError("probe_cost must be finite and >= 0 (NaN = unknown)")
+            rows["cost_sum"] = np.bincount(labels[known], weights=c[known],
+                                           minlength=pool.n_clusters).astype(np.float64)
+            rows["cost_count"] = np.bincount(labels[known],
+                                             minlength=pool.n_clusters).astype(np.float64)
+        return rows
 
     # ------------------------------------------------------------------ routing
     def assign(self, embeddings: Any) -> np.ndarray | int:
@@ -344,6 +363,7 @@ class UniRouter:
         if X.shape[0] == 0:
             raise ValueError("embeddings is empty; calibration needs a sample of prompts")
         labels = self._assign(pool, X, "embeddings")[0]
+        spend = pool.expected_cost(float(self.shrinkage))
         if target_share is not None:
             if not (isinstance(target_share, tuple) and len(target_share) == 2):
                 raise TypeError("target_share must be a tuple (model name, fraction)")
@@ -351,13 +371,13 @@ class UniRouter:
             frac = as_cost(frac, "target_share fraction")
             if frac > 1.0:
                 raise ValueError(f"target_share fraction must lie in [0, 1], got {frac}")
-            return solve(pool, labels, "share", frac, pool.index_of(model))
+            return solve(pool, labels, "share", frac, spend, pool.index_of(model))
         if target_cost is not None:
-            return solve(pool, labels, "cost", as_cost(target_cost, "target_cost"))
+            return solve(pool, labels, "cost", as_cost(target_cost, "target_cost"), spend)
         quality = as_cost(target_quality, "target_quality")
         if quality > 1.0:
             raise ValueError(f"target_quality must lie in [0, 1], got {quality}")
-        return solve(pool, labels, "quality", quality)
+        return solve(pool, labels, "quality", quality, spend)
 
     def route_path(self) -> RoutePath:
         """The exact lam-path per cluster (the lower convex hull of (cost, Psi[:, k]))."""
@@ -511,6 +531,9 @@ class UniRouter:
         arrays = {"centroids": pool.centroids, "cost": pool.cost,
                   "cluster_error": pool.cluster_error, "error_sum": pool.error_sum,
                   "probe_count": pool.probe_count}
+        assert pool.cost_count is not None
+        if pool.cost_count.any():  # only routers given probe costs carry them
+            arrays.update(cost_sum=pool.cost_sum, cost_count=pool.cost_count)
         return arrays, fields  # type: ignore[return-value]
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -563,6 +586,9 @@ class UniRouter:
         M = len(names)
         shapes = {"centroids": (K, d), "cost": (M,), "cluster_error": (M, K),
                   "error_sum": (M, K), "probe_count": (M, K)}
+        for key in ("cost_sum", "cost_count"):  # present only when probe costs were given
+            arrays.setdefault(key, np.zeros((M, K)))
+            shapes[key] = (M, K)
         for key, shape in shapes.items():
             if arrays.get(key) is None or arrays[key].shape != shape:
                 raise RouterFileError(f"{where}: array {key!r} must have shape {shape}")
@@ -573,7 +599,8 @@ class UniRouter:
         router._state = PoolSnapshot(
             arrays["centroids"], names=tuple(names), cost=arrays["cost"],
             error_sum=arrays["error_sum"], probe_count=arrays["probe_count"],
-            cluster_error=arrays["cluster_error"])
+            cluster_error=arrays["cluster_error"], cost_sum=arrays["cost_sum"],
+            cost_count=arrays["cost_count"])
         return router
 
 
