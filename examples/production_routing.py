@@ -55,7 +55,7 @@ def main(budget: float = 1.0e-3, seed: int = 0) -> dict[str, float]:
     up = [m for m in router.models if m != new_llm]
     for name, kwargs in (("no constraint", {}), ("outage of GPT-4", {"allowed": up}),
                          ("cap $5e-4/query", {"max_cost": 5e-4})):
-        print(f"  lam=0, {name:16s}:", list(router.route_text(prompts, lam=0.0, **kwargs)))
+        print(f"  lam=0, {name:16s}:", [str(c) for c in router.route_text(prompts, lam=0.0, **kwargs)])
 
     # 6. Calibrate lam to a dollar budget on unlabelled traffic (embeddings only).
     cal = router.calibrate(X[calib], target_cost=budget)
