@@ -12,8 +12,9 @@ python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q numpy pytest hypothesis scikit-learn
 "$VENV/bin/pip" install -q . -Cbuild-dir=build/asan -Ccmake.define.UNIROUTE_SANITIZE=ON \
   -Ccmake.build-type=RelWithDebInfo
-ASAN_LIB=$(gcc -print-file-name=libasan.so)
-export LD_PRELOAD="$ASAN_LIB"
+# libasan must load first; libstdc++ must be loaded with it so that ASan's __cxa_throw
+# interceptor finds the real one (python itself does not link libstdc++).
+export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 "$VENV/bin/python" -c "import uniroute._core as c; print('sanitized core loaded:', c.__file__)"
