@@ -592,6 +592,10 @@ class UniRouter:
         for key, shape in shapes.items():
             if arrays.get(key) is None or arrays[key].shape != shape:
                 raise RouterFileError(f"{where}: array {key!r} must have shape {shape}")
+            want = np.float32 if key == "centroids" else np.float64
+            if arrays[key].dtype != want:
+                raise RouterFileError(f"{where}: array {key!r} must have dtype "
+                                      f"{np.dtype(want).name}, got {arrays[key].dtype}")
             if not np.isfinite(arrays[key]).all():
                 raise RouterFileError(f"{where}: array {key!r} holds NaN or inf")
         if len(set(names)) != M or K < 1 or d < 1 or (arrays["cost"] < 0).any():
