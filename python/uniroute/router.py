@@ -598,7 +598,8 @@ class UniRouter:
                                       f"{np.dtype(want).name}, got {arrays[key].dtype}")
             if not np.isfinite(arrays[key]).all():
                 raise RouterFileError(f"{where}: array {key!r} holds NaN or inf")
-        if len(set(names)) != M or K < 1 or d < 1 or (arrays["cost"] < 0).any():
+        negative = any((arrays[k] < 0).any() for k in ("cost", "cost_sum", "cost_count"))
+        if len(set(names)) != M or K < 1 or d < 1 or negative:
             raise RouterFileError(f"{where}: inconsistent router (duplicate names or bad sizes)")
         router._state = PoolSnapshot(
             arrays["centroids"], names=tuple(names), cost=arrays["cost"],
