@@ -151,3 +151,37 @@ def test_calibrated_dollar_budget_on_real_data():
     cal = r.calibrate(X[calib], target_cost=target)
     assert cal.exact and cal.predicted_cost == pytest.approx(target, rel=1e-12)
     _check_bracket(r, X[calib], cal, lambda a: a[0])
+
+
+def test_probe_costs_give_the_expected_spend_per_cluster(routed, rng, tmp_path):
+    r, X = routed
+    probes = X[300:]
+    labels = r.assign(probes)
+    # a model whose real cost is 10x its price in cluster 0 and its price elsewhere
+    spent = np.where(labels == 0, 10.0, 1.0)
+    r.add_model("costly", 1.0, probes, np.ones(probes.shape[0]), probe_cost=spent)
+    i = r.models.index("costly")
+    pool = r._state
+    n0 = (labels == 0).sum()
+    want = np.full(r.n_clusters, 1.0)
+    want[0] = (10.0 * n0 + r.shrinkage * 1.0) / (n0 + r.shrinkage)
+    np.testing.assert_allclose(pool.expected_cost(r.shrinkage)[i], want)
+    cal = r.calibrate(X, target_share=("costly", 1.0))
+    idx = r.route_indices(X, budget=cal)
+    spend = pool.expected_cost(r.shrinkage)[idx, r.assign(X)].mean()
+    assert cal.predicted_cost == pytest.approx(spend, rel=1e-12)
+    # kept by save/load and by pickling; observe folds more costs in
+    r2 = UniRouter.from_bytes(r.to_bytes())
+    np.testing.assert_array_equal(r2._state.cost_sum, pool.cost_sum)
+    r.observe("costly", probes[labels == 0][:5], np.ones(5), probe_cost=np.full(5, 10.0))
+    assert r._state.cost_count[i, 0] == n0 + 5
+    r.update_model("costly", cost=2.0)
+    st = r._state  # the new price is the prior the realised costs are shrunk toward
+    assert st.expected_cost(r.shrinkage)[i, 1] == pytest.approx(
+        (st.cost_sum[i, 1] + r.shrinkage * 2.0) / (st.cost_count[i, 1] + r.shrinkage))
+    with pytest.raises(ValueError, match="probe_cost has length"):
+        r.add_model("x", 1.0, probes, np.ones(probes.shape[0]), probe_cost=np.ones(3))
+    with pytest.raises(ValueError, match="probe_cost must be finite"):
+        r.add_model("x", 1.0, probes[:2], np.ones(2), probe_cost=np.array([1.0, -1.0]))
+    d = cal.to_dict()
+    assert d["kind"] == "share" and d["model"] == "costly" and isinstance(d["models"], list)
