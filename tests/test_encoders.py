@@ -5,11 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+from uniroute import UniRouter, encoders
+from uniroute.encoders import CallableEncoder, Encoder, SentenceTransformerEncoder
 
 from tests._production import bundled, small_router
 from tests.conftest import shared_data
-from uniroute import UniRouter, encoders
-from uniroute.encoders import CallableEncoder, Encoder, SentenceTransformerEncoder
 
 
 def toy_encoder(rng, name="toy-encoder", dim=8):
@@ -22,7 +22,7 @@ def toy_encoder(rng, name="toy-encoder", dim=8):
 
 
 def test_callable_encoder_contract(rng):
-    enc, table = toy_encoder(rng)
+    enc, _ = toy_encoder(rng)
     assert isinstance(enc, Encoder) and enc.dim == 8 and enc.name == "toy-encoder"
     out = enc.encode(["a", "b", "a"])
     assert out.dtype == np.float32 and out.shape == (3, 8) and out.flags.c_contiguous
@@ -49,7 +49,7 @@ def test_callable_encoder_rejects_bad_output_and_input():
 
 
 def test_route_text_equals_route_on_the_encoder_embeddings(rng):
-    enc, table = toy_encoder(rng)
+    enc, _ = toy_encoder(rng)
     r, _ = small_router(rng, encoder=enc)
     texts = [f"prompt {i}" for i in range(40)]
     names = r.route_text(texts, 0.1)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tests._production import bundled, small_router
 from uniroute import UniRouter
 from uniroute.calibration import mix_uniform
+
+from tests._production import bundled, small_router
 
 
 def _averages(r, X, lam):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from uniroute import NoFeasibleModelError
 
 from tests._production import small_router
-from uniroute import NoFeasibleModelError
 
 
 def constrained_ref(psi, cost, labels, lam, allowed, cap, strict=False):

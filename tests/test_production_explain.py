@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
-
-from tests._production import small_router
 from uniroute import Explanation
 from uniroute.encoders import CallableEncoder
+
+from tests._production import small_router
 
 
 def test_explanation_agrees_with_route_and_the_numbers(rng):
@@ -69,7 +69,7 @@ def test_explain_text_with_the_router_encoder(rng):
         return np.stack([table.setdefault(t, rng.standard_normal(8)) for t in texts])
 
     enc = CallableEncoder(fn, "toy-encoder", dim=8)
-    r, X = small_router(rng, encoder=enc)
+    r, _ = small_router(rng, encoder=enc)
     e = r.explain("hello", 0.0)
     assert isinstance(e, Explanation)
     assert e.chosen == r.route(table["hello"].astype(np.float32), 0.0)

@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from uniroute import UniRouter, datasets
 from uniroute.calibration import _region_values, _representative
 

@@ -6,8 +6,12 @@ that can change at serving time. See :class:`UniRouter`.
 from uniroute._core import __version__
 from uniroute.calibration import Calibration
 from uniroute.clustering import KMeans
-from uniroute.exceptions import (EmptyPoolError, NoFeasibleModelError, NotFittedError,
-                                 RouterFileError)
+from uniroute.exceptions import (
+                                 EmptyPoolError,
+                                 NoFeasibleModelError,
+                                 NotFittedError,
+                                 RouterFileError,
+)
 from uniroute.explain import Explanation
 from uniroute.router import RoutePath, UniRouter
 

@@ -57,8 +57,8 @@ class Explanation:
 
     def __repr__(self) -> str:
         width = max([5] + [len(m) for m in self.models])
-        lines = [f"Explanation(cluster={self.cluster}, distance={self.distance:.4f}, "
-                 f"lam={self.lam:.6g})",
+        lines = [(f"Explanation(cluster={self.cluster}, distance={self.distance:.4f}, "
+                  f"lam={self.lam:.6g})"),
                  f"    {'model':<{width}}  {'pred.error':>10}  {'cost':>10}  {'score':>10}"]
         for m in np.lexsort((self.cost, self.score, ~self.feasible)):
             mark = "*" if self.models[m] == self.chosen else ("x" if not self.feasible[m] else " ")
