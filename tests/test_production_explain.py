@@ -75,3 +75,10 @@ def test_explain_text_with_the_router_encoder(rng):
     assert e.chosen == r.route(table["hello"].astype(np.float32), 0.0)
     both = r.explain(["hello", "world"], 0.0)
     assert [x.chosen for x in both] == list(r.route_text(["hello", "world"], 0.0))
+
+
+def test_explain_checks_the_declared_encoder_of_embeddings(rng):
+    r, X = small_router(rng, encoder="toy-encoder")
+    assert r.explain(X[0], encoder="toy-encoder").chosen == r.route(X[0])
+    with pytest.raises(ValueError, match="other"):
+        r.explain(X[0], encoder="other")

@@ -339,7 +339,8 @@ class UniRouter(RouterFileMixin):
             X, single = self._encode(x_or_text, encoder)
         else:
             X, single = x_or_text, False
-        idx, single_x, extra = self._decide(pool, X, lam, None, allowed, max_cost, strict,
+        name = encoder if isinstance(encoder, str) and X is x_or_text else None
+        idx, single_x, extra = self._decide(pool, X, lam, name, allowed, max_cost, strict,
                                             budget)
         labels, sqdist, lams, feasible = extra
         rows = explain_rows(pool.names, pool.cluster_error, pool.cost, labels, sqdist, lams,
