@@ -13,6 +13,7 @@ from uniroute.exceptions import (
                                  RouterFileError,
 )
 from uniroute.explain import Explanation
+from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "EmptyPoolError",
     "Explanation",
     "KMeans",
+    "LearnedMapRouter",
     "NoFeasibleModelError",
     "NotFittedError",
     "RoutePath",

@@ -15,6 +15,8 @@ from uniroute.io import DEFAULT_MAX_BYTES, archive_bytes, read_archive, write_ar
 class RouterFileMixin:
     """save/load, to_bytes/from_bytes and ``__reduce__`` for :class:`UniRouter`."""
 
+    _FILE_KIND = "UniRouter"  # the ``kind`` written to and required from router files
+
     _state: PoolSnapshot | None
     _encoder_name: str | None
     _encoder_dim: int | None
@@ -49,11 +51,11 @@ class RouterFileMixin:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the router to one file (see :mod:`uniroute.io`), atomically."""
-        write_archive(path, "UniRouter", *self._archive())
+        write_archive(path, self._FILE_KIND, *self._archive())
 
     def to_bytes(self) -> bytes:
         """The router file as bytes (what :meth:`save` writes)."""
-        return archive_bytes("UniRouter", *self._archive())
+        return archive_bytes(self._FILE_KIND, *self._archive())
 
     @classmethod
     def from_bytes(cls, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
@@ -69,7 +71,7 @@ class RouterFileMixin:
                       "encoder": self._encoder_name, "shrinkage": self.shrinkage,
                       "n_init": self.n_init, "max_iter": self.max_iter, "tol": self.tol}
             return (_unpickle_unfitted, (params,))
-        return (_unpickle, (self.to_bytes(),))
+        return (_unpickle, (self.to_bytes(), self._FILE_KIND))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *,
@@ -79,8 +81,18 @@ class RouterFileMixin:
 
     @classmethod
     def _from_archive(cls, source: str | bytes, max_bytes: int) -> Any:
-        arrays, meta = read_archive(source, "UniRouter", max_bytes)
+        arrays, meta = read_archive(source, cls._FILE_KIND, max_bytes)
         where = source if isinstance(source, str) else "<router bytes>"
+        router = cls._build(arrays, meta, where)
+        router._restore_extra(arrays, meta, where)
+        return router
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                       where: str) -> None:
+        """Hook for subclasses that store more than the pool (e.g. a learned map)."""
+
+    @classmethod
+    def _build(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], where: str) -> Any:
         try:
             if not isinstance(meta["models"], list):
                 raise TypeError("'models' must be a list")
@@ -120,7 +132,11 @@ class RouterFileMixin:
         return router
 
 
-def _unpickle(data: bytes) -> Any:
+def _unpickle(data: bytes, kind: str = "UniRouter") -> Any:
+    if kind == "LearnedMapRouter":
+        from uniroute.learned_map import LearnedMapRouter
+
+        return LearnedMapRouter.from_bytes(data)
     from uniroute.router import UniRouter
 
     return UniRouter.from_bytes(data)
