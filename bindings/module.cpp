@@ -672,7 +672,12 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("n_clusters", &uniroute::CentroidIndex::n_clusters)
       .def_property_readonly("dim", &uniroute::CentroidIndex::dim)
       .def_property_readonly("uses_half", &uniroute::CentroidIndex::uses_half)
-      .def_property_readonly("centroids", &index_centroids);
+      .def_property_readonly("centroids", &index_centroids)
+      .def(py::pickle(
+          [](const uniroute::CentroidIndex& idx) {
+            return py::make_tuple(index_centroids(idx), idx.half_requested());
+          },
+          [](const py::tuple& t) { return make_index(t[0], t[1].cast<bool>()); }));
 
   py::class_<PoolRouter>(m, "PoolRouter",
                          "A pool (cluster_error, cost) over a CentroidIndex, with the choice "
@@ -693,5 +698,18 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("n_models", [](const PoolRouter& r) { return r.pool.n_models(); })
       .def_property_readonly("index", [](const PoolRouter& r) {
             return std::const_pointer_cast<uniroute::CentroidIndex>(r.index);
-          });
+          })
+      .def(py::pickle(
+          [](const PoolRouter& r) {
+            const auto& psi = r.pool.cluster_error();
+            py::array_t<double> P({r.pool.n_models(), r.pool.n_clusters()});
+            std::copy(psi.begin(), psi.end(), P.mutable_data());
+            py::array_t<double> c(r.pool.n_models());
+            std::copy(r.pool.cost().begin(), r.pool.cost().end(), c.mutable_data());
+            return py::make_tuple(std::const_pointer_cast<uniroute::CentroidIndex>(r.index), P, c);
+          },
+          [](const py::tuple& t) {
+            return make_pool_router(t[0].cast<std::shared_ptr<uniroute::CentroidIndex>>(), t[1],
+                                    t[2]);
+          }));
 }

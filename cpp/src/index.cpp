@@ -62,7 +62,8 @@ float half_to_float(std::uint16_t h) {
 }
 
 CentroidIndex::CentroidIndex(const float* C, Index K, Index d, bool half)
-    : K_(K), d_(d), C_(C, C + K * d), norms_(centroid_norms(C_.data(), K, d)) {
+    : K_(K), d_(d), C_(C, C + K * d), norms_(centroid_norms(C_.data(), K, d)),
+      half_requested_(half) {
   if (!half) return;
   K_pad_ = (K + 7) / 8 * 8;
   d_pad_ = (d + 7) / 8 * 8;

@@ -100,6 +100,8 @@ class UniRouter:
         self._error_sum = np.zeros((0, 0), dtype=np.float64)
         self._probe_count = np.zeros((0, 0), dtype=np.float64)
         self._psi = np.zeros((0, 0), dtype=np.float64)
+        # Compiled state (uniroute._core), rebuilt when the arrays it was built from change.
+        self._compiled: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ fitting
     def fit(self, train_embeddings: Any) -> UniRouter:
@@ -209,8 +211,12 @@ class UniRouter:
         self._check_encoder(encoder)
         lam = as_lam(lam)
         X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        idx = _core.route(self._assign(X, "embeddings"), self._psi, self._cost, lam)
-        return int(idx[0]) if single else idx
+        pool = self._compiled_pool()
+        try:
+            return pool.route_one(X, lam) if single else pool.route(X, lam)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("X ", "embeddings ", 1)
+                             .replace("x ", "embeddings ", 1)) from None
 
     def route(self, embeddings: Any, lam: float = 0.0, *,
               encoder: str | None = None) -> np.ndarray | str:
@@ -225,11 +231,26 @@ class UniRouter:
         return RoutePath(*_core.route_path(self._psi, self._cost))
 
     def _assign(self, X: np.ndarray, name: str) -> np.ndarray:
-        assert self._centroids is not None
         try:
-            return _core.assign(X, self._centroids)[0]
+            return self._compiled_index().assign(X)[0]
         except ValueError as exc:
             raise ValueError(str(exc).replace("X ", f"{name} ", 1)) from None
+
+    def _compiled_index(self) -> _core.CentroidIndex:
+        """Centroids with cached norms and an fp16 copy, built once per set of centroids."""
+        c = self._compiled
+        if c.get("centroids") is not self._centroids:
+            c.clear()
+            c["index"], c["centroids"] = _core.CentroidIndex(self._centroids), self._centroids
+        return c["index"]
+
+    def _compiled_pool(self) -> _core.PoolRouter:
+        """The pool with its per-lam choice table, rebuilt when the pool arrays change."""
+        index, c = self._compiled_index(), self._compiled
+        if c.get("psi") is not self._psi or c.get("cost") is not self._cost:
+            c["pool"] = _core.PoolRouter(index, self._psi, self._cost)
+            c["psi"], c["cost"] = self._psi, self._cost
+        return c["pool"]
 
     # ------------------------------------------------------------------ checks
     def _check_fitted(self) -> None:

@@ -18,6 +18,7 @@ class CentroidIndex {
 
   Index n_clusters() const { return K_; }
   Index dim() const { return d_; }
+  bool half_requested() const { return half_requested_; }
   // Whether single prompts use the fp16 copy (requested, representable, and the
   // SIMD path in use has F16C).
   bool uses_half() const;
@@ -37,6 +38,7 @@ class CentroidIndex {
   Index K_, d_;
   std::vector<float> C_;
   CentroidNorms<float> norms_;
+  bool half_requested_ = false;
   bool half_ = false;
   Index K_pad_ = 0, d_pad_ = 0;
   std::vector<std::uint16_t> C16_;  // grouped layout (see isa_avx2.cpp)
@@ -51,6 +53,8 @@ class PoolChoice {
   PoolChoice(const double* Psi, const double* cost, Index M, Index K);
   Index n_models() const { return M_; }
   Index n_clusters() const { return K_; }
+  const std::vector<double>& cluster_error() const { return psi_; }
+  const std::vector<double>& cost() const { return cost_; }
   // table[k] = argmin_m Psi[m, k] + lam * cost[m] (ties: cheaper, then lower index).
   const std::vector<Label>& table(double lam) const;
 
