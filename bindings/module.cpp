@@ -507,13 +507,16 @@ py::tuple cluster_sums(const py::object& X_, const py::object& labels_, Index n_
 // ---------------------------------------------------------------- compiled router state
 using FloatArrayC = py::array_t<float, py::array::c_style>;
 
-std::shared_ptr<uniroute::CentroidIndex> make_index(const py::object& C_, bool half) {
+std::shared_ptr<uniroute::CentroidIndex> make_index(const py::object& C_, bool half,
+                                                     bool fixed_point) {
   const View C = make_view(C_, "centroids", 2, "(n_clusters, dim)");
   if (C.rows < 1) value_error("centroids must hold at least one centroid, got 0 rows");
   if (C.cols < 1) value_error("centroids must have dim >= 1, got 0 columns");
   const std::vector<float> cent = to_vector<float>(C, true);
   py::gil_scoped_release release;
-  return std::make_shared<uniroute::CentroidIndex>(cent.data(), C.rows, C.cols, half);
+  const auto compact = !half ? uniroute::Compact::none
+                             : (fixed_point ? uniroute::Compact::i16 : uniroute::Compact::f16);
+  return std::make_shared<uniroute::CentroidIndex>(cent.data(), C.rows, C.cols, compact);
 }
 
 py::array index_centroids(const uniroute::CentroidIndex& idx) {
@@ -662,7 +665,8 @@ PYBIND11_MODULE(_core, m) {
       m, "CentroidIndex",
       "Centroids prepared for repeated assignment: fp32 rows with cached norms, and an fp16 "
       "copy for single prompts (labels identical to assign's).")
-      .def(py::init(&make_index), py::arg("centroids"), py::arg("half") = true)
+      .def(py::init(&make_index), py::arg("centroids"), py::arg("half") = true,
+           py::arg("fixed_point") = true)
       .def("assign", &index_assign, py::arg("X"),
            "Nearest centroid of each row of X: (labels int64 [N], sqdist [N]).")
       .def("nearest", [](const uniroute::CentroidIndex& idx, const py::handle& x) {
@@ -671,13 +675,26 @@ PYBIND11_MODULE(_core, m) {
           }, py::arg("x"), "Nearest centroid of one prompt x (dim,): an int. Holds the GIL.")
       .def_property_readonly("n_clusters", &uniroute::CentroidIndex::n_clusters)
       .def_property_readonly("dim", &uniroute::CentroidIndex::dim)
-      .def_property_readonly("uses_half", &uniroute::CentroidIndex::uses_half)
+      .def_property_readonly("uses_half", [](const uniroute::CentroidIndex& idx) {
+            return idx.single_path() != uniroute::Compact::none;
+          })
+      .def_property_readonly("single_path", [](const uniroute::CentroidIndex& idx) {
+            switch (idx.single_path()) {
+              case uniroute::Compact::f16: return "fp16";
+              case uniroute::Compact::i16: return "int16";
+              default: return "fp32";
+            }
+          }, "What one prompt's scores are computed from: 'int16', 'fp16' or 'fp32'.")
       .def_property_readonly("centroids", &index_centroids)
       .def(py::pickle(
           [](const uniroute::CentroidIndex& idx) {
-            return py::make_tuple(index_centroids(idx), idx.half_requested());
+            const auto c = idx.compact_requested();
+            return py::make_tuple(index_centroids(idx), c != uniroute::Compact::none,
+                                  c == uniroute::Compact::i16);
           },
-          [](const py::tuple& t) { return make_index(t[0], t[1].cast<bool>()); }));
+          [](const py::tuple& t) {
+            return make_index(t[0], t[1].cast<bool>(), t[2].cast<bool>());
+          }));
 
   py::class_<PoolRouter>(m, "PoolRouter",
                          "A pool (cluster_error, cost) over a CentroidIndex, with the choice "
@@ -686,6 +703,15 @@ PYBIND11_MODULE(_core, m) {
            py::arg("cost"))
       .def("route_one", &pool_route_one, py::arg("x"), py::arg("lam") = 0.0,
            "Chosen model index for one prompt x (dim,): an int. Holds the GIL.")
+      .def("route_label", [](const PoolRouter& r, Index k, double lam) {
+            if (!(lam >= 0.0) || !std::isfinite(lam)) check_lam(lam);
+            if (k < 0 || k >= r.pool.n_clusters()) {
+              value_error("label " + std::to_string(k) + " is out of range; expected [0, " +
+                          std::to_string(r.pool.n_clusters()) + ")");
+            }
+            return r.pool.table(lam)[static_cast<size_t>(k)];
+          }, py::arg("label"), py::arg("lam") = 0.0,
+          "Chosen model index for one cluster label (a table lookup): an int.")
       .def("route", &pool_route, py::arg("X"), py::arg("lam") = 0.0,
            "Chosen model index per row of X: int64 [N].")
       .def("choice_table", [](const PoolRouter& r, double lam) {

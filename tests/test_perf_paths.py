@@ -27,12 +27,17 @@ def exact_labels(X: np.ndarray, C: np.ndarray) -> np.ndarray:
     return np.argmin((C64 * C64).sum(1) - 2.0 * X64 @ C64.T, axis=1)
 
 
-@pytest.mark.parametrize("half", [True, False])
+COMPACT = [dict(half=True, fixed_point=True), dict(half=True, fixed_point=False),
+           dict(half=False)]
+COMPACT_IDS = ["int16", "fp16", "fp32"]
+
+
+@pytest.mark.parametrize("compact", COMPACT, ids=COMPACT_IDS)
 @pytest.mark.parametrize("K,d", [(1, 1), (3, 5), (9, 17), (64, 40), (256, 384), (100, 768)])
-def test_index_single_and_batch_match_exact_labels(rng, half, K, d):
+def test_index_single_and_batch_match_exact_labels(rng, compact, K, d):
     C = rng.standard_normal((K, d)).astype(np.float32)
     X = rng.standard_normal((300, d)).astype(np.float32)
-    idx = _core.CentroidIndex(C, half=half)
+    idx = _core.CentroidIndex(C, **compact)
     labels, sqdist = idx.assign(X)
     ref = exact_labels(X, C)
     np.testing.assert_array_equal(labels, ref)
@@ -43,16 +48,20 @@ def test_index_single_and_batch_match_exact_labels(rng, half, K, d):
     np.testing.assert_allclose(sqdist, D[np.arange(len(X)), ref], rtol=1e-4, atol=1e-4 * d)
 
 
-def test_fp16_path_is_used_and_exact_on_near_ties(rng):
-    # Centroids closer to each other than fp16 can resolve: the fp32/double re-check
-    # must still find the exact winner.
+@pytest.mark.parametrize("compact", COMPACT[:2], ids=COMPACT_IDS[:2])
+def test_16bit_paths_are_used_and_exact_on_near_ties(rng, compact):
+    # Centroids closer to each other than 16 bits can resolve: the re-check with the
+    # canonical score must still find the exact winner.
     d, K = 64, 32
     base = rng.standard_normal(d).astype(np.float32)
     C = (base + 1e-4 * rng.standard_normal((K, d))).astype(np.float32)
     X = (base + 1e-4 * rng.standard_normal((500, d))).astype(np.float32)
-    idx = _core.CentroidIndex(C)
+    idx = _core.CentroidIndex(C, **compact)
     if _core.simd_info()["simd"] == "avx2":
         assert idx.uses_half
+        assert idx.single_path == ("int16" if compact["fixed_point"] else "fp16")
+    else:
+        assert idx.single_path == "fp32"
     single = np.array([idx.nearest(x) for x in X])
     np.testing.assert_array_equal(single, exact_labels(X, C))
     np.testing.assert_array_equal(single, idx.assign(X)[0])
@@ -125,12 +134,25 @@ def test_index_keeps_float64_semantics(rng):
     np.testing.assert_allclose(sqdist, ref_d, rtol=1e-5)
 
 
-def test_huge_centroids_fall_back_to_fp32(rng):
-    C = (rng.standard_normal((4, 8)) * 1e6).astype(np.float32)  # beyond fp16's range
+@pytest.mark.parametrize("scale", [1e6, 1e-6])
+def test_huge_and_tiny_centroids_stay_exact(rng, scale):
+    C = (rng.standard_normal((20, 8)) * scale).astype(np.float32)
+    X = (rng.standard_normal((200, 8)) * scale).astype(np.float32)
+    fp16 = _core.CentroidIndex(C, fixed_point=False)
+    if scale > 1:
+        assert not fp16.uses_half  # beyond fp16's range: fp32 only
+    for idx in (fp16, _core.CentroidIndex(C)):
+        np.testing.assert_array_equal([idx.nearest(x) for x in X], exact_labels(X, C))
+
+
+def test_mixed_scale_coordinates_stay_exact(rng):
+    # One huge coordinate makes the int16 grid coarse for the others.
+    C = rng.standard_normal((40, 30)).astype(np.float32)
+    C[:, 0] *= 1e4
+    X = C[rng.integers(0, 40, 300)] + rng.standard_normal((300, 30)).astype(np.float32)
     idx = _core.CentroidIndex(C)
-    assert not idx.uses_half
-    X = (rng.standard_normal((20, 8)) * 1e6).astype(np.float32)
-    np.testing.assert_array_equal([idx.nearest(x) for x in X], exact_labels(X, C))
+    np.testing.assert_array_equal([idx.nearest(x) for x in X], idx.assign(X)[0])
+    np.testing.assert_array_equal(idx.assign(X)[0], exact_labels(X, C))
 
 
 @pytest.mark.parametrize("M", [1, 3, 40])
@@ -149,12 +171,15 @@ def test_pool_router_matches_core_route(rng, M):
         np.testing.assert_array_equal(pool.route(X, lam), want)
         np.testing.assert_array_equal([pool.route_one(x, lam) for x in X[:30]], want[:30])
         np.testing.assert_array_equal(pool.choice_table(lam), _core.choice_table(psi, cost, lam))
+        assert [pool.route_label(k, lam) for k in range(K)] == list(pool.choice_table(lam))
     with pytest.raises(ValueError, match="lam"):
         pool.route_one(X[0], -1.0)
     with pytest.raises(ValueError, match="lam"):
         pool.route(X, float("nan"))
     with pytest.raises(ValueError, match="clusters"):
         _core.PoolRouter(idx, psi[:, :5], cost)
+    with pytest.raises(ValueError, match="out of range"):
+        pool.route_label(K, 0.0)
 
 
 def test_compiled_state_pickles(rng):

@@ -34,11 +34,14 @@ def test_fast_paths_give_exact_labels_on_real_embeddings(name, n_fit):
     C = km.cluster_centers_
     idx = _core.CentroidIndex(C)
     batch = idx.assign(rest)[0]
+    fp16 = _core.CentroidIndex(C, fixed_point=False)
     E64, C64 = rest.astype(np.float64), C.astype(np.float64)
     S = (C64 * C64).sum(1) - 2.0 * E64 @ C64.T
     exact = np.argmin(S, axis=1)
-    single = np.array([idx.nearest(x) for x in rest])
+    single = np.array([idx.nearest(x) for x in rest])  # int16 copy + re-check
     assert (single == batch).mean() == 1.0
+    single16 = np.array([fp16.nearest(x) for x in rest])  # fp16 copy + re-check
+    assert (single16 == batch).mean() == 1.0
     # The exact fp32 kernel's labels equal the float64 argmin except where two
     # centroids tie within double rounding (none expected on real data).
     srt = np.sort(S, axis=1)

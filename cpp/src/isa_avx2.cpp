@@ -11,6 +11,9 @@
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
 #else
 #error "isa_avx2.cpp must be compiled with -mavx2 -mfma -mf16c"
 #endif
@@ -50,6 +53,61 @@ void scores_f16(const float* x, const std::uint16_t* C16, Index d_pad, Index K_p
     }
     const __m256 dots = hsum8(acc);
     _mm256_storeu_ps(out + g * 8, _mm256_fmadd_ps(minus2, dots, _mm256_loadu_ps(cn + g * 8)));
+  }
+}
+
+static inline float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+
+// int16 fixed point: vpmaddwd multiplies 16 pairs and adds neighbours into 8 int32
+// lanes; qmax is chosen (CentroidIndex) so that no lane can overflow over d_pad dims.
+// Lanes are summed in float (the sum over all dims could overflow int32).
+void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Index K_pad,
+                const float* scale, const float* cn, int qmax, std::int16_t* qx,
+                float* x_scale, float* out) {
+  // Quantize x: one scale, round to nearest.
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 amax = _mm256_setzero_ps();
+  Index j = 0;
+  for (; j + 8 <= d; j += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+  float a = hmax8(amax);
+  for (; j < d; ++j) a = std::max(a, std::fabs(x[j]));
+  const float sx = a > 0.0f ? a / static_cast<float>(qmax) : 1.0f;
+  const __m256 inv = _mm256_set1_ps(a > 0.0f ? static_cast<float>(qmax) / a : 0.0f);
+  j = 0;
+  for (; j + 16 <= d; j += 16) {
+    const __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+    const __m256i hi = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 8), inv));
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(qx + j), packed);
+  }
+  const float invs = a > 0.0f ? static_cast<float>(qmax) / a : 0.0f;
+  for (; j < d; ++j) qx[j] = static_cast<std::int16_t>(std::nearbyint(x[j] * invs));
+  for (; j < d_pad; ++j) qx[j] = 0;
+  *x_scale = sx;
+
+  const Index chunks = d_pad / 16;
+  const __m256 minus2sx = _mm256_set1_ps(-2.0f * sx);
+  for (Index g = 0; g < K_pad / 8; ++g) {
+    const std::int16_t* p = Q + g * d_pad * 8;
+    __m256i acc[8];
+    for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_si256();
+    for (Index i = 0; i < chunks; ++i) {
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + i * 16));
+      const std::int16_t* q = p + i * 128;
+      for (int l = 0; l < 8; ++l) {
+        const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + l * 16));
+        acc[l] = _mm256_add_epi32(acc[l], _mm256_madd_epi16(xv, c));
+      }
+    }
+    __m256 f[8];
+    for (int l = 0; l < 8; ++l) f[l] = _mm256_cvtepi32_ps(acc[l]);
+    const __m256 dots = _mm256_mul_ps(hsum8(f), _mm256_loadu_ps(scale + g * 8));
+    _mm256_storeu_ps(out + g * 8, _mm256_fmadd_ps(minus2sx, dots, _mm256_loadu_ps(cn + g * 8)));
   }
 }
 

@@ -109,6 +109,14 @@ void scores_f32(const float* x, const float* C, Index d, Index K, const float* c
   o = Eigen::Map<const Eigen::VectorXf>(cn, K) - 2.0f * o;
 }
 
+float sqnorm(const float* x, Index d) {
+  return Eigen::Map<const Eigen::VectorXf>(x, d).squaredNorm();
+}
+
+float min_value(const float* v, Index n) {
+  return Eigen::Map<const Eigen::VectorXf>(v, n).minCoeff();
+}
+
 void assign_f32(const AssignArgs<float>& a, Index r0, Index nr, float* w) {
   assign_block(a, r0, nr, w);
 }
@@ -135,15 +143,21 @@ void dense_f64(const DenseRouteArgs<double>& a, Index r0, Index nr, double* w) {
 #ifdef UNIROUTE_ISA_F16C
 void scores_f16(const float* x, const std::uint16_t* C16, Index d_pad, Index K_pad,
                 const float* cn, float* out);
+void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Index K_pad,
+                const float* scale, const float* cn, int qmax, std::int16_t* qx,
+                float* x_scale, float* out);
 #define UNIROUTE_SCORES_F16 &scores_f16
+#define UNIROUTE_SCORES_I16 &scores_i16
 #else
 #define UNIROUTE_SCORES_F16 nullptr
+#define UNIROUTE_SCORES_I16 nullptr
 #endif
 
 extern const detail::IsaKernels kernels;
 const detail::IsaKernels kernels = {
     UNIROUTE_ISA_NAME, &assign_f32, &assign_f64, &soft_f32, &soft_f64,
     &dense_f32,        &dense_f64,  &scores_f32, UNIROUTE_SCORES_F16,
+    UNIROUTE_SCORES_I16, &sqnorm,   &min_value,
 };
 
 }  // namespace UNIROUTE_ISA

@@ -207,6 +207,15 @@ class UniRouter:
         The choice is ``argmin_m Psi[m, k(x)] + lam * cost[m]``; ties go to the cheaper
         model, then to the earlier-added one.
         """
+        c = self._compiled
+        if (encoder is None and type(embeddings) is np.ndarray and embeddings.ndim == 1
+                and type(lam) in (float, int) and c.get("psi") is self._psi
+                and c.get("cost") is self._cost and c.get("centroids") is self._centroids):
+            # One prompt, pool compiled: the core checks x (dim, finite) and lam itself.
+            try:
+                return c["pool"].route_one(embeddings, lam)
+            except (ValueError, TypeError):
+                pass  # the checks below raise the public error
         self._check_pool()
         self._check_encoder(encoder)
         lam = as_lam(lam)
@@ -222,8 +231,7 @@ class UniRouter:
               encoder: str | None = None) -> np.ndarray | str:
         """Name of the chosen model per prompt: ``(n,)`` str array, or a str for one."""
         idx = self.route_indices(embeddings, lam, encoder=encoder)
-        names = np.asarray(self._names)
-        return str(names[idx]) if isinstance(idx, int) else names[idx]
+        return self._names[idx] if isinstance(idx, int) else np.asarray(self._names)[idx]
 
     def route_path(self) -> RoutePath:
         """The exact lam-path per cluster (the lower convex hull of (cost, Psi[:, k]))."""

@@ -10,18 +10,23 @@
 
 namespace uniroute {
 
+// The 16-bit copy of the centroids that serves single prompts: none (fp32 rows), IEEE
+// half precision (F16C), or int16 fixed point with one scale per centroid (vpmaddwd:
+// no conversion in the inner loop). Both halve the bytes read per prompt.
+enum class Compact { none = 0, f16 = 1, i16 = 2 };
+
 class CentroidIndex {
  public:
-  // C: (K, d) row-major float32, copied. With `half`, a half-precision copy in a
-  // streaming layout serves single prompts (exact: see nearest()).
-  CentroidIndex(const float* C, Index K, Index d, bool half = true);
+  // C: (K, d) row-major float32, copied, plus the `compact` copy in a streaming layout
+  // (exact: see nearest()).
+  CentroidIndex(const float* C, Index K, Index d, Compact compact = Compact::i16);
 
   Index n_clusters() const { return K_; }
   Index dim() const { return d_; }
-  bool half_requested() const { return half_requested_; }
-  // Whether single prompts use the fp16 copy (requested, representable, and the
-  // SIMD path in use has F16C).
-  bool uses_half() const;
+  Compact compact_requested() const { return compact_requested_; }
+  // What single prompts use: the requested 16-bit copy if it could be built and the
+  // SIMD path in use has its kernel, else fp32.
+  Compact single_path() const;
   const float* centroids() const { return C_.data(); }
   const CentroidNorms<float>& norms() const { return norms_; }
 
@@ -38,12 +43,19 @@ class CentroidIndex {
   Index K_, d_;
   std::vector<float> C_;
   CentroidNorms<float> norms_;
-  bool half_requested_ = false;
-  bool half_ = false;
+  Compact compact_requested_ = Compact::none;
+  Compact compact_ = Compact::none;  // what was built
   Index K_pad_ = 0, d_pad_ = 0;
-  std::vector<std::uint16_t> C16_;  // grouped layout (see isa_avx2.cpp)
+  std::vector<std::uint16_t> C16_;  // fp16, grouped layout (see isa_avx2.cpp)
+  std::vector<std::int16_t> Q16_;   // int16, grouped layout (see isa_avx2.cpp)
+  std::vector<float> qscale_;       // per-centroid scale of Q16_
+  int qmax_ = 0;
+  double q_err_ = 0, q_norm_ = 0;   // max ||c - scale Q||, max(||c||, ||scale Q||)
   std::vector<float> cn_pad_;
   float half_delta_a_ = 0, half_delta_b_ = 0;
+
+  void build_f16();
+  void build_i16();
 };
 
 // A pool's cluster errors Psi (M, K) and costs (M) with the choice table of the last

@@ -56,6 +56,15 @@ struct IsaKernels {
   // centroids, 8 dims at a time); x and cn padded. nullptr when the ISA lacks F16C.
   void (*scores_f16)(const float* x, const std::uint16_t* C16, Index d_pad, Index K_pad,
                      const float* cn, float* out);
+  // Same with int16 fixed-point centroids Q (K_pad, d_pad) in groups of 8 centroids x
+  // 16 dims, centroid k = scale[k] * Q[k]: x is quantized to |q| <= qmax with one scale,
+  // returned in *x_scale (qx: d_pad int16 scratch). nullptr when the ISA lacks AVX2.
+  void (*scores_i16)(const float* x, Index d, Index d_pad, const std::int16_t* Q,
+                     Index K_pad, const float* scale, const float* cn, int qmax,
+                     std::int16_t* qx, float* x_scale, float* out);
+  // ||x||^2 and min(v) for one prompt, vectorised (any summation order).
+  float (*sqnorm)(const float* x, Index d);
+  float (*min_value)(const float* v, Index n);
 };
 
 // The kernels of the path in use (see simd.hpp).
