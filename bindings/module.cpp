@@ -19,6 +19,7 @@
 
 #include "uniroute/assign.hpp"
 #include "uniroute/index.hpp"
+#include "uniroute/neighbors.hpp"
 #include "uniroute/route.hpp"
 #include "uniroute/simd.hpp"
 
@@ -617,6 +618,43 @@ py::array pool_route(const PoolRouter& r, const py::object& X_, double lam) {
   return labels;
 }
 
+// ---------------------------------------------------------------- neighbours
+py::array top_k_inner(const py::object& Q_, const py::object& keys_, Index k) {
+  const View Q = make_view(Q_, "queries", 2, "(n_queries, dim)");
+  const View Kv = make_view(keys_, "keys", 2, "(n_keys, dim)");
+  require_cols(Kv, Q.cols, "the dim of queries");
+  if (k < 1 || k > Kv.rows) {
+    value_error("k must be in [1, n_keys = " + std::to_string(Kv.rows) + "], got " +
+                std::to_string(k));
+  }
+  const std::vector<float> keys = to_vector<float>(Kv, true);
+  py::array_t<Label> out({Q.rows, k});
+  Label* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    for_row_blocks<float>(Q, true, [&](Index r0, Index nr, const float* p) {
+      uniroute::top_k_inner(p, nr, keys.data(), Kv.rows, Q.cols, k, o + r0 * k);
+    });
+  }
+  return out;
+}
+
+py::array pairwise_sqdist(const py::object& X_, const py::object& C_) {
+  const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
+  const View C = make_view(C_, "centroids", 2, "(n_centroids, dim)");
+  require_cols(C, X.cols, "the dim of X");
+  const std::vector<float> cent = to_vector<float>(C, true);
+  py::array_t<float> out({X.rows, C.rows});
+  float* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    for_row_blocks<float>(X, true, [&](Index r0, Index nr, const float* p) {
+      uniroute::pairwise_sqdist(p, nr, cent.data(), C.rows, X.cols, o + r0 * C.rows);
+    });
+  }
+  return out;
+}
+
 py::dict simd_info() {
   py::dict d;
   d["simd"] = uniroute::simd_path();
@@ -652,6 +690,11 @@ PYBIND11_MODULE(_core, m) {
         "Exact lam-path per cluster: (offsets [K+1], model [T], lam_lo [T], lam_hi [T]).");
   m.def("cluster_sums", &cluster_sums, py::arg("X"), py::arg("labels"),
         py::arg("n_clusters"), "Per-cluster row sums (float64 [K, d]) and counts (int64 [K]).");
+  m.def("top_k_inner", &top_k_inner, py::arg("queries"), py::arg("keys"), py::arg("k"),
+        "Indices (int64 [N, k], increasing) of the k keys with the largest inner product "
+        "with each query (ties: lowest indices). float32, blocked GEMM + selection.");
+  m.def("pairwise_sqdist", &pairwise_sqdist, py::arg("X"), py::arg("centroids"),
+        "All squared distances, float32 [N, T], clamped at >= 0.");
   m.def("simd_info", &simd_info,
         "The SIMD path in use and why, the CPU's support, the thread count, the build.");
   m.def("get_num_threads", &uniroute::num_threads, "Threads used by the batch kernels.");

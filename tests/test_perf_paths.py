@@ -242,3 +242,32 @@ def test_env_forces_baseline_path_with_identical_labels(tmp_path, rng):
     if _core.simd_info()["cpu_avx2_fma_f16c"]:
         assert _run(code, UNIROUTE_SIMD="") == "avx2"
         np.testing.assert_array_equal(np.load(tmp_path / "avx2.npy"), base)
+
+
+@pytest.mark.parametrize("n,m,d,k", [(0, 5, 3, 2), (1, 1, 1, 1), (37, 50, 9, 5), (600, 300, 33, 50)])
+def test_top_k_inner_matches_numpy(rng, n, m, d, k):
+    Q = rng.standard_normal((n, d)).astype(np.float32)
+    Kx = rng.standard_normal((m, d)).astype(np.float32)
+    got = _core.top_k_inner(Q, Kx, k)
+    assert got.shape == (n, k)
+    S = Q.astype(np.float64) @ Kx.T.astype(np.float64)
+    want = np.sort(np.argsort(-S, axis=1, kind="stable")[:, :k], axis=1)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_top_k_inner_ties_take_lowest_indices():
+    keys = np.ones((6, 2), np.float32)
+    np.testing.assert_array_equal(_core.top_k_inner(np.ones((1, 2), np.float32), keys, 3),
+                                  [[0, 1, 2]])
+    with pytest.raises(ValueError, match="k must be"):
+        _core.top_k_inner(np.ones((1, 2), np.float32), keys, 7)
+    with pytest.raises(ValueError, match="columns"):
+        _core.top_k_inner(np.ones((1, 3), np.float32), keys, 1)
+
+
+def test_pairwise_sqdist_matches_numpy(rng):
+    X = rng.standard_normal((300, 17)).astype(np.float32)
+    C = rng.standard_normal((6, 17)).astype(np.float32)
+    np.testing.assert_allclose(_core.pairwise_sqdist(X, C), all_sqdist_ref(X, C),
+                               rtol=1e-5, atol=1e-4)
+    assert _core.pairwise_sqdist(X[:0], C).shape == (0, 6)

@@ -111,5 +111,29 @@ void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Ind
   }
 }
 
+// out (nA, nB) = A B^T for nB <= 8: each row of A is read once and meets every row of
+// B (which stays in L1) in the same pass.
+void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d, float* out) {
+  for (Index i = 0; i < nA; ++i) {
+    const float* a = A + i * d;
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    Index l = 0;
+    for (; l + 8 <= d; l += 8) {
+      const __m256 av = _mm256_loadu_ps(a + l);
+      for (Index j = 0; j < nB; ++j) {
+        acc[j] = _mm256_fmadd_ps(av, _mm256_loadu_ps(B + j * d + l), acc[j]);
+      }
+    }
+    alignas(32) float sums[8];
+    _mm256_store_ps(sums, hsum8(acc));
+    for (Index j = 0; j < nB; ++j) {
+      float s = sums[j];
+      for (Index r = l; r < d; ++r) s += a[r] * B[j * d + r];
+      out[i * nB + j] = s;
+    }
+  }
+}
+
 }  // namespace isa_avx2
 }  // namespace uniroute

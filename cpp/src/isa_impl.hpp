@@ -16,6 +16,9 @@
 
 namespace uniroute {
 namespace UNIROUTE_ISA {
+#ifdef UNIROUTE_ISA_F16C
+void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d, float* out);
+#endif
 namespace {
 
 using detail::AssignArgs;
@@ -109,6 +112,22 @@ void scores_f32(const float* x, const float* C, Index d, Index K, const float* c
   o = Eigen::Map<const Eigen::VectorXf>(cn, K) - 2.0f * o;
 }
 
+void inner_f32(const float* A, Index nA, const float* B, Index nB, Index d, float* out) {
+  ConstRowMap<float> Am(A, nA, d), Bm(B, nB, d);
+  RowMap<float> O(out, nA, nB);
+#ifdef UNIROUTE_ISA_F16C
+  if (nB <= 8) {  // few columns: one streaming pass over A (a GEMM would repack A)
+    inner_few_avx2(A, nA, B, nB, d, out);
+    return;
+  }
+#endif
+  if (nB <= 16) {
+    O.noalias() = Am.lazyProduct(Bm.transpose());
+  } else {
+    O.noalias() = Am * Bm.transpose();
+  }
+}
+
 float sqnorm(const float* x, Index d) {
   return Eigen::Map<const Eigen::VectorXf>(x, d).squaredNorm();
 }
@@ -157,7 +176,7 @@ extern const detail::IsaKernels kernels;
 const detail::IsaKernels kernels = {
     UNIROUTE_ISA_NAME, &assign_f32, &assign_f64, &soft_f32, &soft_f64,
     &dense_f32,        &dense_f64,  &scores_f32, UNIROUTE_SCORES_F16,
-    UNIROUTE_SCORES_I16, &sqnorm,   &min_value,
+    UNIROUTE_SCORES_I16, &inner_f32, &sqnorm, &min_value,
 };
 
 }  // namespace UNIROUTE_ISA

@@ -28,6 +28,12 @@ def cluster_sums(X: npt.ArrayLike, labels: npt.ArrayLike,
                  n_clusters: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Per-cluster row sums (K, d) float64 and counts (K,) int64."""
 
+def top_k_inner(queries: npt.ArrayLike, keys: npt.ArrayLike, k: int) -> npt.NDArray[np.int64]:
+    """Indices (n, k), increasing, of the k keys with the largest inner product per query."""
+
+def pairwise_sqdist(X: npt.ArrayLike, centroids: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """All squared distances (n, t) float32, clamped at >= 0."""
+
 def simd_info() -> dict[str, Any]:
     """SIMD path in use ('avx2' or 'baseline') and why, CPU support, threads, build."""
 

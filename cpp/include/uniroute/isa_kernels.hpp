@@ -62,6 +62,8 @@ struct IsaKernels {
   void (*scores_i16)(const float* x, Index d, Index d_pad, const std::int16_t* Q,
                      Index K_pad, const float* scale, const float* cn, int qmax,
                      std::int16_t* qx, float* x_scale, float* out);
+  // out (nA, nB) = A (nA, d) B (nB, d)^T, row-major.
+  void (*inner_f32)(const float* A, Index nA, const float* B, Index nB, Index d, float* out);
   // ||x||^2 and min(v) for one prompt, vectorised (any summation order).
   float (*sqnorm)(const float* x, Index d);
   float (*min_value)(const float* v, Index n);
