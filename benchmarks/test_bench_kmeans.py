@@ -26,16 +26,17 @@ def problem(full):
     X = (centers[rng.integers(0, k, n)]
          + 0.8 * rng.standard_normal((n, d), dtype=np.float32)).astype(np.float32)
     init = X[rng.choice(n, k, replace=False)].copy()
+    GROUP[0] = f"kmeans fit N={n} d={d} K={k} {ITERS} iterations"
     return X, init, (3 if full else 2)
 
 
-GROUP = "kmeans fit N=100000 d=768 K=256 10 iterations"
+GROUP = ["kmeans fit"]
 _results: dict[str, tuple[float, int]] = {}
 
 
 def test_kmeans_uniroute(benchmark, problem):
     X, init, rounds = problem
-    benchmark.group = GROUP
+    benchmark.group = GROUP[0]
     tag(benchmark, "ours", "uniroute")
     centers, labels, inertia, n_iter = run(benchmark, _lloyd, X, init.copy(), ITERS, 0.0,
                                            rounds=rounds)
@@ -46,7 +47,7 @@ def test_kmeans_uniroute(benchmark, problem):
 def test_kmeans_sklearn(benchmark, problem):
     cluster = importorskip_baseline("sklearn.cluster")
     X, init, rounds = problem
-    benchmark.group = GROUP
+    benchmark.group = GROUP[0]
     tag(benchmark, "baseline", "sklearn")
     km = cluster.KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=ITERS, tol=0.0,
                         algorithm="lloyd")

@@ -35,15 +35,16 @@ def setup(full):
     C = router.centroids_
     queries = (blobs[rng.integers(0, k, 500)]
                + 0.3 * rng.standard_normal((500, d), dtype=np.float32)).astype(np.float32)
+    benchmark_group[0] = f"single prompt decision d={d} K={k} M={m}"
     return router, C, queries, (1000 if not full else 20_000)
 
 
-GROUP = "single prompt decision d=768 K=256 M=100"
+benchmark_group = ["single prompt decision"]
 
 
 def test_single_uniroute_route_indices(benchmark, setup):
     router, C, queries, rounds = setup
-    benchmark.group = GROUP
+    benchmark.group = benchmark_group[0]
     tag(benchmark, "ours", "uniroute.route_indices")
     x = queries[0]
     got = run(benchmark, router.route_indices, x, 0.01, rounds=rounds, warmup=200)
@@ -56,7 +57,7 @@ def test_single_uniroute_route_indices(benchmark, setup):
 def test_single_uniroute_kernel_fp32(benchmark, setup):
     """For reference: the fp32 single-prompt kernel (no fp16 copy), via the index."""
     router, C, queries, rounds = setup
-    benchmark.group = GROUP
+    benchmark.group = benchmark_group[0]
     tag(benchmark, "info", "uniroute fp32 nearest")
     idx = _core.CentroidIndex(C, half=False)
     run(benchmark, idx.nearest, queries[0], rounds=rounds, warmup=200)
@@ -67,7 +68,7 @@ def test_single_uniroute_kernel_fp32(benchmark, setup):
 def test_single_uniroute_kernel_16bit(benchmark, setup, fixed_point):
     """For reference: the 16-bit nearest-centroid kernels alone, via the index."""
     router, C, queries, rounds = setup
-    benchmark.group = GROUP
+    benchmark.group = benchmark_group[0]
     tag(benchmark, "info", f"uniroute {'int16' if fixed_point else 'fp16'} nearest")
     idx = _core.CentroidIndex(C, fixed_point=fixed_point)
     run(benchmark, idx.nearest, queries[0], rounds=rounds, warmup=200)
@@ -76,7 +77,7 @@ def test_single_uniroute_kernel_16bit(benchmark, setup, fixed_point):
 
 def test_single_numpy(benchmark, setup):
     router, C, queries, rounds = setup
-    benchmark.group = GROUP
+    benchmark.group = benchmark_group[0]
     tag(benchmark, "baseline", "numpy")
     cn = (C * C).sum(1)
     x = queries[:1]
@@ -87,7 +88,7 @@ def test_single_numpy(benchmark, setup):
 def test_single_faiss(benchmark, setup):
     faiss = importorskip_baseline("faiss")
     router, C, queries, rounds = setup
-    benchmark.group = GROUP
+    benchmark.group = benchmark_group[0]
     tag(benchmark, "baseline", "faiss")
     index = faiss.IndexFlatL2(C.shape[1])
     index.add(C)
@@ -99,7 +100,7 @@ def test_single_faiss(benchmark, setup):
 def test_single_sklearn(benchmark, setup):
     cluster = importorskip_baseline("sklearn.cluster")
     router, C, queries, rounds = setup
-    benchmark.group = GROUP
+    benchmark.group = benchmark_group[0]
     tag(benchmark, "baseline", "sklearn")
     km = cluster.KMeans(n_clusters=len(C), init=C, n_init=1, max_iter=1).fit(C)
     km.cluster_centers_ = C.copy()

@@ -15,7 +15,8 @@ TARGET_SECONDS = 600.0
 def test_trials_embedllm_shapes(benchmark, full):
     n_trials = 400 if full else 4
     shapes = None if full else dict(n_prompts=3_000, n_models=12, dim=64, n_topics=8)
-    benchmark.group = f"evaluation {n_trials} trials (36000 x 112, d=768)"
+    size = "36000 x 112, d=768" if full else "3000 x 12, d=64"
+    benchmark.group = f"evaluation {n_trials} trials ({size})"
     tag(benchmark, "ours", "uniroute", target_seconds=TARGET_SECONDS, trials=n_trials)
     areas = benchmark.pedantic(run_trials, args=(n_trials,), kwargs=dict(shapes=shapes),
                                rounds=1, iterations=1)
