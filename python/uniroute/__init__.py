@@ -5,13 +5,25 @@ that can change at serving time. See :class:`UniRouter`.
 """
 from uniroute._config import config, get_num_threads, set_num_threads, show_config
 from uniroute._core import __version__
+from uniroute.calibration import Calibration
 from uniroute.clustering import KMeans
-from uniroute.exceptions import EmptyPoolError, NotFittedError, RouterFileError
+from uniroute.exceptions import (
+                                 EmptyPoolError,
+                                 NoFeasibleModelError,
+                                 NotFittedError,
+                                 RouterFileError,
+)
+from uniroute.explain import Explanation
+from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
 
 __all__ = [
+    "Calibration",
     "EmptyPoolError",
+    "Explanation",
     "KMeans",
+    "LearnedMapRouter",
+    "NoFeasibleModelError",
     "NotFittedError",
     "RoutePath",
     "RouterFileError",
