@@ -104,8 +104,11 @@ class PoolSnapshot:
 
     def compiled_pool(self) -> _core.PoolRouter:
         """The compiled pool: one prompt to one model, the last lam's table cached."""
-        return self._cached("compiled_pool", lambda: _core.PoolRouter(
-            self.compiled_index(), self.cluster_error, self.cost))
+        pool = self._cache.get("compiled_pool")
+        if pool is None:
+            pool = self._cached("compiled_pool", lambda: _core.PoolRouter(
+                self.compiled_index(), self.cluster_error, self.cost))
+        return pool
 
     def cost_order(self) -> np.ndarray:
         """Models sorted by cost, ties by index: the core's tie-breaking order."""

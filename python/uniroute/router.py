@@ -79,10 +79,10 @@ def _route_one(pool: PoolSnapshot, x: np.ndarray, lam: Any) -> int | None:
     """
     if lam is None:
         lam = 0.0
-    elif type(lam) not in (float, int):
+    elif type(lam) is not float and type(lam) is not int:
         return None
     try:
-        return int(pool.compiled_pool().route_one(x, lam))
+        return pool.compiled_pool().route_one(x, lam)  # type: ignore[no-any-return]
     except (ValueError, TypeError):
         return None
 
