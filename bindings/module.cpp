@@ -566,6 +566,19 @@ py::tuple index_assign(const uniroute::CentroidIndex& idx, const py::object& X_)
   py::array_t<float> sqdist(X.rows);
   Label* lab = labels.mutable_data();
   float* dist = sqdist.mutable_data();
+  if (X.rows <= 8 && zero_copy<float>(X)) {
+    // A few prompts: the single-prompt kernel (same labels, no GEMM set-up, no thread).
+    const float* p = reinterpret_cast<const float*>(X.data);
+    bool ok = true;
+    for (Index i = 0; i < X.rows; ++i) {
+      lab[i] = idx.nearest(p + i * X.cols, dist + i);
+      if (lab[i] < 0) {
+        check_finite(X, p + i * X.cols, i, 1);  // raises for NaN/inf
+        ok = false;  // finite but ||x||^2 overflowed: the batch kernel decides
+      }
+    }
+    if (ok) return py::make_tuple(labels, sqdist);
+  }
   {
     py::gil_scoped_release release;
     const bool direct = zero_copy<float>(X);

@@ -20,7 +20,10 @@ Index block_rows(Index K) {
 template <class T>
 void run_assign(const detail::AssignArgs<T>& args, Index n) {
   const auto& isa = detail::active_kernels();
-  const Index B = std::min(block_rows(args.K), n);
+  // Blocks near L2's size, but at least ~4 per thread so that a small batch still
+  // spreads over the threads (and a busy core does not hold up the others).
+  const Index per_thread = (n + 4 * num_threads() - 1) / (4 * num_threads());
+  const Index B = std::min(block_rows(args.K), std::max<Index>(per_thread, 64));
   const Index tasks = (n + B - 1) / B;
   const int workers = detail::workers_for(tasks, double(B) * args.K * args.d);
   std::vector<std::vector<T>> work(static_cast<size_t>(workers));
