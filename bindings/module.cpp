@@ -3,18 +3,25 @@
 // conversion for every other real dtype and layout), and releases the GIL around work.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <Eigen/Core>  // version macros only
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "uniroute/assign.hpp"
+#include "uniroute/index.hpp"
+#include "uniroute/neighbors.hpp"
 #include "uniroute/route.hpp"
+#include "uniroute/simd.hpp"
 
 namespace py = pybind11;
 using uniroute::Index;
@@ -181,7 +188,17 @@ bool zero_copy(const View& v) {
 
 template <class T>
 void check_finite(const View& v, const T* p, Index r0, Index nr) {
+  // Branch-free test of the exponent bits (vectorises); locate the row only on failure.
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  const U mask = sizeof(T) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
   const Index n = nr * v.cols;
+  U bad = 0;
+  for (Index i = 0; i < n; ++i) {
+    U u;
+    std::memcpy(&u, p + i, sizeof u);
+    bad |= static_cast<U>((u & mask) == mask);
+  }
+  if (!bad) return;
   for (Index i = 0; i < n; ++i) {
     if (!std::isfinite(p[i])) {
       value_error(v.name + " contains NaN or inf (row " + std::to_string(r0 + i / v.cols) +
@@ -190,12 +207,24 @@ void check_finite(const View& v, const T* p, Index r0, Index nr) {
   }
 }
 
+// Rows of a zero-copy input whose result came out non-finite: raise if the row itself
+// holds NaN/inf (a finite row can still overflow, which is not an error).
+template <class T, class R>
+void check_rows_with_nonfinite(const View& v, const R* result, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    if (!std::isfinite(result[i])) {
+      check_finite(v, reinterpret_cast<const T*>(v.data) + i * v.cols, i, 1);
+    }
+  }
+}
+
 // Calls f(r0, nr, const T* rows) on consecutive blocks of rows of v, each checked
 // finite; zero-copy where the layout allows, else converted one block at a time.
 template <class T, class F>
 void for_row_blocks(const View& v, bool finite, F&& f) {
-  const Index block = std::max<Index>(1, kBlockElements / std::max<Index>(v.cols, 1));
   const bool direct = zero_copy<T>(v);
+  const Index block = direct ? std::max<Index>(v.rows, 1)
+                             : std::max<Index>(1, kBlockElements / std::max<Index>(v.cols, 1));
   std::vector<T> buf;
   if (!direct) buf.resize(static_cast<size_t>(std::min(block, v.rows) * v.cols));
   for (Index r0 = 0; r0 < v.rows; r0 += block) {
@@ -258,12 +287,12 @@ py::tuple assign_impl(const View& X, const View& C) {
   T* dist = sqdist.mutable_data();
   {
     py::gil_scoped_release release;
-    std::vector<T> cnorm(static_cast<size_t>(C.rows));
-    uniroute::row_sqnorms(cent.data(), C.rows, C.cols, cnorm.data());
-    for_row_blocks<T>(X, true, [&](Index r0, Index nr, const T* p) {
-      uniroute::assign_rows(p, nr, X.cols, cent.data(), cnorm.data(), C.rows, lab + r0,
-                            dist + r0);
+    const uniroute::CentroidNorms<T> norms = uniroute::centroid_norms(cent.data(), C.rows, C.cols);
+    const bool direct = zero_copy<T>(X);
+    for_row_blocks<T>(X, !direct, [&](Index r0, Index nr, const T* p) {
+      uniroute::assign_rows(p, nr, X.cols, cent.data(), norms, C.rows, lab + r0, dist + r0);
     });
+    if (direct) check_rows_with_nonfinite<T>(X, dist, X.rows);
   }
   return py::make_tuple(labels, sqdist);
 }
@@ -436,7 +465,8 @@ py::tuple cluster_sums_impl(const View& X, const View& L, Index K) {
   {
     py::gil_scoped_release release;
     std::vector<Label> lab;
-    for_row_blocks<T>(X, true, [&](Index r0, Index nr, const T* p) {
+    const bool direct = zero_copy<T>(X);
+    for_row_blocks<T>(X, !direct, [&](Index r0, Index nr, const T* p) {
       lab.resize(static_cast<size_t>(nr));
       gather(L, r0, nr, lab.data());
       for (Index i = 0; i < nr; ++i) {
@@ -447,6 +477,14 @@ py::tuple cluster_sums_impl(const View& X, const View& L, Index K) {
       }
       uniroute::cluster_sums(p, nr, X.cols, lab.data(), K, s, c);
     });
+    if (direct) {  // NaN/inf rows make their cluster's sum non-finite
+      for (Index j = 0; j < K * X.cols; ++j) {
+        if (!std::isfinite(s[j])) {
+          for_row_blocks<T>(X, true, [](Index, Index, const T*) {});
+          break;
+        }
+      }
+    }
   }
   return py::make_tuple(sums, counts);
 }
@@ -464,6 +502,187 @@ py::tuple cluster_sums(const py::object& X_, const py::object& labels_, Index n_
   if (n_clusters < 1) value_error("n_clusters must be >= 1, got " + std::to_string(n_clusters));
   return wants_double(X) ? cluster_sums_impl<double>(X, L, n_clusters)
                          : cluster_sums_impl<float>(X, L, n_clusters);
+}
+
+
+// ---------------------------------------------------------------- compiled router state
+using FloatArrayC = py::array_t<float, py::array::c_style>;
+
+std::shared_ptr<uniroute::CentroidIndex> make_index(const py::object& C_, bool half,
+                                                     bool fixed_point) {
+  const View C = make_view(C_, "centroids", 2, "(n_clusters, dim)");
+  if (C.rows < 1) value_error("centroids must hold at least one centroid, got 0 rows");
+  if (C.cols < 1) value_error("centroids must have dim >= 1, got 0 columns");
+  const std::vector<float> cent = to_vector<float>(C, true);
+  py::gil_scoped_release release;
+  const auto compact = !half ? uniroute::Compact::none
+                             : (fixed_point ? uniroute::Compact::i16 : uniroute::Compact::f16);
+  return std::make_shared<uniroute::CentroidIndex>(cent.data(), C.rows, C.cols, compact);
+}
+
+py::array index_centroids(const uniroute::CentroidIndex& idx) {
+  py::array_t<float> out({idx.n_clusters(), idx.dim()});
+  std::copy(idx.centroids(), idx.centroids() + idx.n_clusters() * idx.dim(),
+            out.mutable_data());
+  return out;
+}
+
+// One prompt as `dim` contiguous floats: zero-copy for a C-contiguous float32 array of
+// shape (dim,) or (1, dim); anything else is converted (and checked) into `buf`.
+const float* one_prompt(const py::handle& x_, Index dim, std::vector<float>& buf) {
+  if (FloatArrayC::check_(x_)) {
+    const auto a = py::reinterpret_borrow<FloatArrayC>(x_);
+    if ((a.ndim() == 1 && a.shape(0) == dim) ||
+        (a.ndim() == 2 && a.shape(0) == 1 && a.shape(1) == dim)) {
+      return a.data();
+    }
+  }
+  const py::array a = as_ndarray(py::reinterpret_borrow<py::object>(x_), "x");
+  const View v = make_view(a, "x", a.ndim() == 2 ? 2 : 1, "(dim,) or (1, dim)");
+  const Index n = v.rows * v.cols;
+  if ((a.ndim() == 2 && v.rows != 1) || n != dim) {
+    value_error("x must hold one prompt of dim " + std::to_string(dim) + ", got shape (" +
+                std::to_string(v.rows) + (a.ndim() == 2 ? ", " + std::to_string(v.cols) : "") +
+                ")");
+  }
+  buf.resize(static_cast<size_t>(dim));
+  gather(v, 0, v.rows, buf.data());
+  return buf.data();
+}
+
+Label nearest_one(const uniroute::CentroidIndex& idx, const py::handle& x_, float* dist) {
+  std::vector<float> buf;
+  const float* x = one_prompt(x_, idx.dim(), buf);
+  const Label k = idx.nearest(x, dist);
+  if (k < 0) value_error("x contains NaN or inf; expected finite values");
+  return k;
+}
+
+py::tuple index_assign(const uniroute::CentroidIndex& idx, const py::object& X_) {
+  const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
+  require_cols(X, idx.dim(), "the dim of the centroids");
+  if (wants_double(X)) return assign(X_, index_centroids(idx));
+  py::array_t<Label> labels(X.rows);
+  py::array_t<float> sqdist(X.rows);
+  Label* lab = labels.mutable_data();
+  float* dist = sqdist.mutable_data();
+  if (X.rows <= 8 && zero_copy<float>(X)) {
+    // A few prompts: the single-prompt kernel (same labels, no GEMM set-up, no thread).
+    const float* p = reinterpret_cast<const float*>(X.data);
+    bool ok = true;
+    for (Index i = 0; i < X.rows; ++i) {
+      lab[i] = idx.nearest(p + i * X.cols, dist + i);
+      if (lab[i] < 0) {
+        check_finite(X, p + i * X.cols, i, 1);  // raises for NaN/inf
+        ok = false;  // finite but ||x||^2 overflowed: the batch kernel decides
+      }
+    }
+    if (ok) return py::make_tuple(labels, sqdist);
+  }
+  {
+    py::gil_scoped_release release;
+    const bool direct = zero_copy<float>(X);
+    for_row_blocks<float>(X, !direct, [&](Index r0, Index nr, const float* p) {
+      idx.assign(p, nr, lab + r0, dist + r0);
+    });
+    if (direct) check_rows_with_nonfinite<float>(X, dist, X.rows);
+  }
+  return py::make_tuple(labels, sqdist);
+}
+
+struct PoolRouter {
+  std::shared_ptr<const uniroute::CentroidIndex> index;
+  uniroute::PoolChoice pool;
+};
+
+std::unique_ptr<PoolRouter> make_pool_router(std::shared_ptr<uniroute::CentroidIndex> index,
+                                             const py::object& Psi_, const py::object& cost_) {
+  const Pool pool = make_pool(Psi_, cost_);
+  if (pool.psi.cols != index->n_clusters()) {
+    value_error("cluster_error has " + std::to_string(pool.psi.cols) +
+                " clusters, the index has " + std::to_string(index->n_clusters()));
+  }
+  std::vector<double> psi = to_vector<double>(pool.psi, true);
+  std::vector<double> cost = to_vector<double>(pool.cost, true);
+  check_costs(cost);
+  return std::make_unique<PoolRouter>(PoolRouter{
+      std::move(index), uniroute::PoolChoice(psi.data(), cost.data(), pool.psi.rows,
+                                             pool.psi.cols)});
+}
+
+Label pool_route_one(const PoolRouter& r, const py::handle& x, double lam) {
+  if (!(lam >= 0.0) || !std::isfinite(lam)) check_lam(lam);
+  float dist;
+  const Label k = nearest_one(*r.index, x, &dist);
+  return r.pool.table(lam)[static_cast<size_t>(k)];
+}
+
+py::array pool_route(const PoolRouter& r, const py::object& X_, double lam) {
+  check_lam(lam);
+  const std::vector<Label> table = r.pool.table(lam);  // a copy: used without the GIL
+  py::tuple assigned = index_assign(*r.index, X_);
+  auto labels = assigned[0].cast<py::array_t<Label>>();
+  Label* p = labels.mutable_data();
+  const Index n = labels.shape(0);
+  {
+    py::gil_scoped_release release;
+    uniroute::route_lookup(p, n, table.data(), p);
+  }
+  return labels;
+}
+
+// ---------------------------------------------------------------- neighbours
+py::array top_k_inner(const py::object& Q_, const py::object& keys_, Index k) {
+  const View Q = make_view(Q_, "queries", 2, "(n_queries, dim)");
+  const View Kv = make_view(keys_, "keys", 2, "(n_keys, dim)");
+  require_cols(Kv, Q.cols, "the dim of queries");
+  if (k < 1 || k > Kv.rows) {
+    value_error("k must be in [1, n_keys = " + std::to_string(Kv.rows) + "], got " +
+                std::to_string(k));
+  }
+  const std::vector<float> keys = to_vector<float>(Kv, true);
+  py::array_t<Label> out({Q.rows, k});
+  Label* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    for_row_blocks<float>(Q, true, [&](Index r0, Index nr, const float* p) {
+      uniroute::top_k_inner(p, nr, keys.data(), Kv.rows, Q.cols, k, o + r0 * k);
+    });
+  }
+  return out;
+}
+
+py::array pairwise_sqdist(const py::object& X_, const py::object& C_) {
+  const View X = make_view(X_, "X", 2, "(n_prompts, dim)");
+  const View C = make_view(C_, "centroids", 2, "(n_centroids, dim)");
+  require_cols(C, X.cols, "the dim of X");
+  const std::vector<float> cent = to_vector<float>(C, true);
+  py::array_t<float> out({X.rows, C.rows});
+  float* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    for_row_blocks<float>(X, true, [&](Index r0, Index nr, const float* p) {
+      uniroute::pairwise_sqdist(p, nr, cent.data(), C.rows, X.cols, o + r0 * C.rows);
+    });
+  }
+  return out;
+}
+
+py::dict simd_info() {
+  py::dict d;
+  d["simd"] = uniroute::simd_path();
+  d["reason"] = uniroute::simd_reason();
+  d["cpu_avx2_fma_f16c"] = uniroute::cpu_has_avx2();
+  d["num_threads"] = uniroute::num_threads();
+  d["compiled_paths"] = py::make_tuple("baseline", "avx2");
+  d["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
+               "." + std::to_string(EIGEN_MINOR_VERSION);
+#if defined(__clang__)
+  d["compiler"] = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  d["compiler"] = std::string("gcc ") + __VERSION__;
+#endif
+  return d;
 }
 
 }  // namespace
@@ -484,4 +703,95 @@ PYBIND11_MODULE(_core, m) {
         "Exact lam-path per cluster: (offsets [K+1], model [T], lam_lo [T], lam_hi [T]).");
   m.def("cluster_sums", &cluster_sums, py::arg("X"), py::arg("labels"),
         py::arg("n_clusters"), "Per-cluster row sums (float64 [K, d]) and counts (int64 [K]).");
+  m.def("top_k_inner", &top_k_inner, py::arg("queries"), py::arg("keys"), py::arg("k"),
+        "Indices (int64 [N, k], increasing) of the k keys with the largest inner product "
+        "with each query (ties: lowest indices). float32, blocked GEMM + selection.");
+  m.def("pairwise_sqdist", &pairwise_sqdist, py::arg("X"), py::arg("centroids"),
+        "All squared distances, float32 [N, T], clamped at >= 0.");
+  m.def("simd_info", &simd_info,
+        "The SIMD path in use and why, the CPU's support, the thread count, the build.");
+  m.def("get_num_threads", &uniroute::num_threads, "Threads used by the batch kernels.");
+  m.def("set_num_threads", [](int n) {
+        if (n < 0) value_error("n must be >= 1, or 0 for the default; got " + std::to_string(n));
+        uniroute::set_num_threads(n);
+      }, py::arg("n"),
+        "Threads for the batch kernels (0 restores UNIROUTE_NUM_THREADS or the CPU count).");
+
+  py::class_<uniroute::CentroidIndex, std::shared_ptr<uniroute::CentroidIndex>>(
+      m, "CentroidIndex",
+      "Centroids prepared for repeated assignment: fp32 rows with cached norms, and an fp16 "
+      "copy for single prompts (labels identical to assign's).")
+      .def(py::init(&make_index), py::arg("centroids"), py::arg("half") = true,
+           py::arg("fixed_point") = true)
+      .def("assign", &index_assign, py::arg("X"),
+           "Nearest centroid of each row of X: (labels int64 [N], sqdist [N]).")
+      .def("nearest", [](const uniroute::CentroidIndex& idx, const py::handle& x) {
+            float dist;
+            return nearest_one(idx, x, &dist);
+          }, py::arg("x"), "Nearest centroid of one prompt x (dim,): an int. Holds the GIL.")
+      .def_property_readonly("n_clusters", &uniroute::CentroidIndex::n_clusters)
+      .def_property_readonly("dim", &uniroute::CentroidIndex::dim)
+      .def_property_readonly("uses_half", [](const uniroute::CentroidIndex& idx) {
+            return idx.single_path() != uniroute::Compact::none;
+          })
+      .def_property_readonly("single_path", [](const uniroute::CentroidIndex& idx) {
+            switch (idx.single_path()) {
+              case uniroute::Compact::f16: return "fp16";
+              case uniroute::Compact::i16: return "int16";
+              default: return "fp32";
+            }
+          }, "What one prompt's scores are computed from: 'int16', 'fp16' or 'fp32'.")
+      .def_property_readonly("centroids", &index_centroids)
+      .def(py::pickle(
+          [](const uniroute::CentroidIndex& idx) {
+            const auto c = idx.compact_requested();
+            return py::make_tuple(index_centroids(idx), c != uniroute::Compact::none,
+                                  c == uniroute::Compact::i16);
+          },
+          [](const py::tuple& t) {
+            return make_index(t[0], t[1].cast<bool>(), t[2].cast<bool>());
+          }));
+
+  py::class_<PoolRouter>(m, "PoolRouter",
+                         "A pool (cluster_error, cost) over a CentroidIndex, with the choice "
+                         "table of the last lam cached.")
+      .def(py::init(&make_pool_router), py::arg("index"), py::arg("cluster_error"),
+           py::arg("cost"))
+      .def("route_one", &pool_route_one, py::arg("x"), py::arg("lam") = 0.0,
+           "Chosen model index for one prompt x (dim,): an int. Holds the GIL.")
+      .def("route_label", [](const PoolRouter& r, Index k, double lam) {
+            if (!(lam >= 0.0) || !std::isfinite(lam)) check_lam(lam);
+            if (k < 0 || k >= r.pool.n_clusters()) {
+              value_error("label " + std::to_string(k) + " is out of range; expected [0, " +
+                          std::to_string(r.pool.n_clusters()) + ")");
+            }
+            return r.pool.table(lam)[static_cast<size_t>(k)];
+          }, py::arg("label"), py::arg("lam") = 0.0,
+          "Chosen model index for one cluster label (a table lookup): an int.")
+      .def("route", &pool_route, py::arg("X"), py::arg("lam") = 0.0,
+           "Chosen model index per row of X: int64 [N].")
+      .def("choice_table", [](const PoolRouter& r, double lam) {
+            check_lam(lam);
+            const auto& t = r.pool.table(lam);
+            py::array_t<Label> out(static_cast<Index>(t.size()));
+            std::copy(t.begin(), t.end(), out.mutable_data());
+            return out;
+          }, py::arg("lam") = 0.0, "Chosen model per cluster: int64 [K].")
+      .def_property_readonly("n_models", [](const PoolRouter& r) { return r.pool.n_models(); })
+      .def_property_readonly("index", [](const PoolRouter& r) {
+            return std::const_pointer_cast<uniroute::CentroidIndex>(r.index);
+          })
+      .def(py::pickle(
+          [](const PoolRouter& r) {
+            const auto& psi = r.pool.cluster_error();
+            py::array_t<double> P({r.pool.n_models(), r.pool.n_clusters()});
+            std::copy(psi.begin(), psi.end(), P.mutable_data());
+            py::array_t<double> c(r.pool.n_models());
+            std::copy(r.pool.cost().begin(), r.pool.cost().end(), c.mutable_data());
+            return py::make_tuple(std::const_pointer_cast<uniroute::CentroidIndex>(r.index), P, c);
+          },
+          [](const py::tuple& t) {
+            return make_pool_router(t[0].cast<std::shared_ptr<uniroute::CentroidIndex>>(), t[1],
+                                    t[2]);
+          }));
 }

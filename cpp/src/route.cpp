@@ -1,9 +1,12 @@
 #include "uniroute/route.hpp"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <type_traits>
+
+#include "parallel.hpp"
+#include "uniroute/isa_kernels.hpp"
 
 namespace uniroute {
 
@@ -36,33 +39,39 @@ void choice_table(const T* Psi, const T* cost, Index M, Index K, T lam, Label* t
 template <class T>
 void route_dense(const T* Phi, Index n, Index K, const T* Psi, const T* cost, Index M, T lam,
                  Label* out) {
-  using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   if (n == 0) return;
+  // Psi rows and penalties in tie order, so the first minimum of a row is the winner.
   const std::vector<Index> order = tie_order(cost, M);
+  std::vector<T> psi_sorted(static_cast<size_t>(M * K));
   std::vector<T> penalty(static_cast<size_t>(M));
-  for (Index m = 0; m < M; ++m) penalty[m] = lam * cost[m];
-  const Index B = std::clamp<Index>((Index(1) << 16) / std::max<Index>(M, 1), 16, 1024);
-  Eigen::Map<const RowMat> Psim(Psi, M, K);
-  RowMat S(std::min(B, n), M);
-  for (Index r0 = 0; r0 < n; r0 += B) {
-    const Index nb = std::min(B, n - r0);
-    Eigen::Map<const RowMat> Pb(Phi + r0 * K, nb, K);
-    auto Sb = S.topRows(nb);
-    Sb.noalias() = Pb * Psim.transpose();
-    for (Index i = 0; i < nb; ++i) {
-      const T* s = Sb.data() + i * M;
-      T best = std::numeric_limits<T>::infinity();
-      Label arg = order[0];
-      for (Index m : order) {
-        const T v = s[m] + penalty[m];
-        if (v < best) {
-          best = v;
-          arg = m;
-        }
-      }
-      out[r0 + i] = arg;
-    }
+  for (Index j = 0; j < M; ++j) {
+    std::copy(Psi + order[j] * K, Psi + (order[j] + 1) * K, psi_sorted.begin() + j * K);
+    penalty[j] = lam * cost[order[j]];
   }
+  detail::DenseRouteArgs<T> args;
+  args.Phi = Phi;
+  args.K = K;
+  args.psi_sorted = psi_sorted.data();
+  args.penalty_sorted = penalty.data();
+  args.order = order.data();
+  args.M = M;
+  args.out = out;
+  const auto& isa = detail::active_kernels();
+  const Index B = std::min(std::clamp<Index>((Index(1) << 16) / std::max<Index>(M, 1), 16, 1024), n);
+  const Index tasks = (n + B - 1) / B;
+  const int workers = detail::workers_for(tasks, double(B) * K * M);
+  std::vector<std::vector<T>> work(static_cast<size_t>(workers));
+  detail::parallel_for(tasks, workers, [&](Index t, int w) {
+    auto& buf = work[static_cast<size_t>(w)];
+    if (buf.empty()) buf.resize(static_cast<size_t>(B * M));
+    const Index r0 = t * B;
+    const Index nr = std::min(B, n - r0);
+    if constexpr (std::is_same_v<T, float>) {
+      isa.route_dense_f32(args, r0, nr, buf.data());
+    } else {
+      isa.route_dense_f64(args, r0, nr, buf.data());
+    }
+  });
 }
 
 void route_lookup(const Label* labels, Index n, const Label* table, Label* out) {

@@ -3,6 +3,7 @@
 Send each prompt to the cheapest LLM expected to answer it well, from a pool of LLMs
 that can change at serving time. See :class:`UniRouter`.
 """
+from uniroute._config import config, get_num_threads, set_num_threads, show_config
 from uniroute._core import __version__
 from uniroute.calibration import Calibration
 from uniroute.clustering import KMeans
@@ -28,4 +29,8 @@ __all__ = [
     "RouterFileError",
     "UniRouter",
     "__version__",
+    "config",
+    "get_num_threads",
+    "set_num_threads",
+    "show_config",
 ]

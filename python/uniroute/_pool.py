@@ -97,6 +97,19 @@ class PoolSnapshot:
                 self._cache[key] = table
         return table
 
+    def compiled_index(self) -> _core.CentroidIndex:
+        """The centroids compiled for assignment (cached norms, 16-bit copy for single
+        prompts); shared by the snapshots that keep these centroids."""
+        return self._cached("compiled_index", lambda: _core.CentroidIndex(self.centroids))
+
+    def compiled_pool(self) -> _core.PoolRouter:
+        """The compiled pool: one prompt to one model, the last lam's table cached."""
+        pool = self._cache.get("compiled_pool")
+        if pool is None:
+            pool = self._cached("compiled_pool", lambda: _core.PoolRouter(
+                self.compiled_index(), self.cluster_error, self.cost))
+        return pool
+
     def cost_order(self) -> np.ndarray:
         """Models sorted by cost, ties by index: the core's tie-breaking order."""
         return self._cached("order", lambda: np.argsort(self.cost, kind="stable"))
@@ -127,7 +140,11 @@ class PoolSnapshot:
                   "version": self.version + 1}
         fields.update({key: getattr(self, key) for key in ROW_KEYS})
         fields.update(changes)
-        return PoolSnapshot(**fields)
+        snap = PoolSnapshot(**fields)
+        index = self._cache.get("compiled_index")
+        if index is not None and "centroids" not in changes:
+            snap._cache["compiled_index"] = index  # same centroids: reuse the compiled ones
+        return snap
 
     def with_model(self, name: str, cost: float, **rows: np.ndarray) -> PoolSnapshot:
         """A new snapshot with one more model at the end (missing rows are zeros)."""

@@ -109,8 +109,11 @@ def _kmeans_plusplus(X: np.ndarray, K: int, rng: np.random.Generator) -> np.ndar
             continue
         picks = np.searchsorted(np.cumsum(closest), rng.random(trials) * potential)
         picks = np.minimum(picks, n - 1)
-        cand = X[picks].astype(np.float64)
-        dist = x_sqnorm[:, None] - 2.0 * (X @ cand.T.astype(X.dtype)) + (cand**2).sum(1)
+        if X.dtype == np.float32:  # one blocked pass over X (BLAS is slow at this shape)
+            dist = _core.pairwise_sqdist(X, X[picks]).astype(np.float64)
+        else:
+            cand = X[picks].astype(np.float64)
+            dist = x_sqnorm[:, None] - 2.0 * (X @ cand.T.astype(X.dtype)) + (cand**2).sum(1)
         dist = np.minimum(closest[:, None], np.maximum(dist, 0.0))
         best = int(np.argmin(dist.sum(0)))
         centers[k] = X[picks[best]]

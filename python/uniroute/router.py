@@ -71,6 +71,22 @@ def _encoder_identity(encoder: Any) -> tuple[str | None, int | None]:
     return as_name(name, "encoder.name"), (None if dim is None else int(dim))
 
 
+def _route_one(pool: PoolSnapshot, x: np.ndarray, lam: Any) -> int | None:
+    """One unconstrained prompt on the compiled pool, or None to take the full path.
+
+    The core checks x (dim, dtype, finite) and lam itself; on any problem the full path
+    runs and raises the public error.
+    """
+    if lam is None:
+        lam = 0.0
+    elif type(lam) is not float and type(lam) is not int:
+        return None
+    try:
+        return pool.compiled_pool().route_one(x, lam)  # type: ignore[no-any-return]
+    except (ValueError, TypeError):
+        return None
+
+
 class UniRouter(RouterFileMixin):
     """Route prompts to the cheapest LLM expected to answer them well.
 
@@ -280,8 +296,14 @@ class UniRouter(RouterFileMixin):
         refer to the pool at the instant of the call (use :meth:`route` for names while
         the pool changes). See :meth:`route` for the arguments.
         """
-        idx, single, _ = self._decide(self._pool(), embeddings, lam, encoder, allowed,
-                                      max_cost, strict, budget)
+        pool = self._pool()
+        if (type(embeddings) is np.ndarray and embeddings.ndim == 1 and encoder is None
+                and allowed is None and max_cost is None and budget is None):
+            fast = _route_one(pool, embeddings, lam)
+            if fast is not None:
+                return fast
+        idx, single, _ = self._decide(pool, embeddings, lam, encoder, allowed, max_cost,
+                                      strict, budget)
         return int(idx[0]) if single else idx
 
     def route(self, embeddings: Any, lam: float | None = None, *, encoder: str | None = None,
@@ -308,6 +330,11 @@ class UniRouter(RouterFileMixin):
             The result of :meth:`calibrate`: route with its (possibly mixed) lam.
         """
         pool = self._pool()
+        if (type(embeddings) is np.ndarray and embeddings.ndim == 1 and encoder is None
+                and allowed is None and max_cost is None and budget is None):
+            fast = _route_one(pool, embeddings, lam)
+            if fast is not None:
+                return pool.names[fast]
         idx, single, _ = self._decide(pool, embeddings, lam, encoder, allowed, max_cost,
                                       strict, budget)
         names = np.asarray(pool.names)
@@ -455,7 +482,7 @@ class UniRouter(RouterFileMixin):
     @staticmethod
     def _assign(pool: PoolSnapshot, X: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         try:
-            return _core.assign(X, pool.centroids)
+            return pool.compiled_index().assign(X)
         except ValueError as exc:
             raise ValueError(str(exc).replace("X ", f"{name} ", 1)) from None
 

@@ -1,5 +1,7 @@
 // Hard and soft assignment of prompt embeddings to clusters.
 #pragma once
+#include <vector>
+
 #include "uniroute/common.hpp"
 
 namespace uniroute {
@@ -8,10 +10,29 @@ namespace uniroute {
 template <class T>
 void row_sqnorms(const T* X, Index n, Index d, T* out);
 
+// What assignment caches per set of centroids: their squared norms and, for float, the
+// canonical (double) norms and the rounding bound used to re-check near ties.
+template <class T>
+struct CentroidNorms {
+  std::vector<T> cn;         // ||c_k||^2 in T
+  std::vector<double> cn64;  // ||c_k||^2 summed in double (float only, else empty)
+  T delta_a = 0, delta_b = 0;  // |score error| <= delta_a * ||x|| + delta_b
+};
+template <class T>
+CentroidNorms<T> centroid_norms(const T* C, Index K, Index d);
+
 // Exact nearest centroid for n row-major rows of X (n, d) against C (K, d).
-// `centroid_sqnorms` holds ||c_k||^2. Distances use ||x||^2 - 2 x.c + ||c||^2 on
-// blocks of rows (one GEMM per block), so extra memory is O(block * K) for any n.
-// Ties go to the lowest centroid index; distances are clamped at >= 0.
+// Distances use ||x||^2 - 2 x.c + ||c||^2 on blocks of rows (one GEMM per block, the
+// argmin fused on the block), so extra memory is O(threads * block * K) for any n;
+// blocks run on num_threads() threads. Ties go to the lowest centroid index; distances
+// are clamped at >= 0. For float, a row whose best fp32 scores lie within rounding
+// error of each other is decided by the canonical double-precision score, so the labels
+// are the same on every SIMD path, for any thread count and any batch size.
+// A row holding NaN/inf gets a non-finite sqdist (the caller reports it).
+template <class T>
+void assign_rows(const T* X, Index n, Index d, const T* C, const CentroidNorms<T>& norms,
+                 Index K, Label* labels, T* sqdist);
+// Same, with `centroid_sqnorms` = ||c_k||^2 given (the remaining norms are computed).
 template <class T>
 void assign_rows(const T* X, Index n, Index d, const T* C, const T* centroid_sqnorms,
                  Index K, Label* labels, T* sqdist);

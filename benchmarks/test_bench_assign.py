@@ -1,0 +1,121 @@
+"""Batch nearest-centroid assignment against numpy, faiss and scikit-learn.
+
+Contenders, all float32 and all free to use both cores:
+- uniroute: ``CentroidIndex.assign`` (what a router calls; norms cached);
+- numpy BLAS form ``argmin(||c||^2 - 2 X C^T)`` with the norms precomputed;
+- faiss ``IndexFlatL2.search(X, 1)``; scikit-learn ``KMeans.predict``;
+- the floor: a bare numpy sgemm ``X @ C.T`` of the same shape (no argmin at all).
+Each call's labels are checked against the exact float64 answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uniroute import _core
+
+from .conftest import importorskip_baseline, run, tag
+
+FULL_N = (1, 1_000, 100_000)
+FULL_D = (384, 768, 1024)
+FULL_K = (16, 256, 1024)
+SMALL = [(1, 32, 8), (257, 40, 16), (3000, 64, 33)]
+
+
+def shapes(full_grid: bool):
+    if full_grid:
+        return [(n, d, k) for n in FULL_N for d in FULL_D for k in FULL_K]
+    return SMALL
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "shape" in metafunc.fixturenames:
+        full = metafunc.config.getoption("--bench-size") == "full"
+        grid = shapes(full)
+        metafunc.parametrize("shape", grid, ids=[f"N{n}-d{d}-K{k}" for n, d, k in grid],
+                             scope="module")
+
+
+_cache: dict = {}
+
+
+def problem(shape):
+    if shape not in _cache:
+        _cache.clear()
+        n, d, k = shape
+        rng = np.random.default_rng(n * 7 + d * 3 + k)
+        C = rng.standard_normal((k, d), dtype=np.float32)
+        X = (C[rng.integers(0, k, n)] + rng.standard_normal((n, d), dtype=np.float32)
+             ).astype(np.float32)
+        X64, C64 = X.astype(np.float64), C.astype(np.float64)
+        exact = np.argmin((C64 * C64).sum(1) - 2.0 * X64 @ C64.T, axis=1) if n * k < 2e7 \
+            else None
+        _cache[shape] = (X, C, exact)
+    return _cache[shape]
+
+
+def rounds_for(shape) -> int:
+    n, d, k = shape
+    work = n * d * k
+    return 200 if work < 1e7 else (20 if work < 1e9 else 5)
+
+
+def group(shape) -> str:
+    n, d, k = shape
+    return f"assign N={n} d={d} K={k}"
+
+
+def check(labels, shape) -> None:
+    X, C, exact = problem(shape)
+    if exact is not None:
+        # float32 baselines may break near-ties differently; ours must be exact.
+        assert np.mean(np.asarray(labels).ravel() == exact) > 0.999
+
+
+def test_assign_uniroute(benchmark, shape):
+    X, C, exact = problem(shape)
+    benchmark.group = group(shape)
+    tag(benchmark, "ours", "uniroute")
+    idx = _core.CentroidIndex(C)
+    labels, _ = run(benchmark, idx.assign, X, rounds=rounds_for(shape))
+    if exact is not None:
+        np.testing.assert_array_equal(labels, exact)
+
+
+def test_assign_numpy(benchmark, shape):
+    X, C, _ = problem(shape)
+    benchmark.group = group(shape)
+    tag(benchmark, "baseline", "numpy")
+    cn = (C * C).sum(1)
+    check(run(benchmark, lambda: np.argmin(cn - 2.0 * (X @ C.T), axis=1),
+              rounds=rounds_for(shape)), shape)
+
+
+def test_assign_sgemm_floor(benchmark, shape):
+    X, C, _ = problem(shape)
+    benchmark.group = group(shape)
+    tag(benchmark, "floor", "sgemm")
+    G = run(benchmark, lambda: X @ C.T, rounds=rounds_for(shape))
+    assert G.shape == (X.shape[0], C.shape[0])
+
+
+def test_assign_faiss(benchmark, shape):
+    faiss = importorskip_baseline("faiss")
+    X, C, _ = problem(shape)
+    benchmark.group = group(shape)
+    tag(benchmark, "baseline", "faiss")
+    index = faiss.IndexFlatL2(C.shape[1])
+    index.add(C)
+    _, I = run(benchmark, index.search, X, 1, rounds=rounds_for(shape))
+    check(I, shape)
+
+
+def test_assign_sklearn(benchmark, shape):
+    cluster = importorskip_baseline("sklearn.cluster")
+    X, C, _ = problem(shape)
+    benchmark.group = group(shape)
+    tag(benchmark, "baseline", "sklearn")
+    # Fitted on the centroids from init=C (one step), then given exactly C.
+    km = cluster.KMeans(n_clusters=len(C), init=C, n_init=1, max_iter=1).fit(C)
+    km.cluster_centers_ = C.copy()
+    check(run(benchmark, km.predict, X, rounds=rounds_for(shape)), shape)

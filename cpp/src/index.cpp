@@ -1,0 +1,238 @@
+#include "uniroute/index.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "uniroute/isa_kernels.hpp"
+#include "uniroute/route.hpp"
+
+namespace uniroute {
+
+std::uint16_t float_to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const std::uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
+  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to inf
+  if (abs < 0x38800000u) {  // subnormal half (or zero)
+    if (abs < 0x33000000u) return static_cast<std::uint16_t>(sign);
+    const std::uint32_t e = abs >> 23;
+    const std::uint32_t m = (abs & 0x7fffffu) | 0x800000u;
+    const std::uint32_t shift = 126 - e;  // 14 + (112 - e)
+    std::uint32_t h = m >> shift;
+    const std::uint32_t rem = m & ((1u << shift) - 1);
+    const std::uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1u))) ++h;
+    return static_cast<std::uint16_t>(sign | h);
+  }
+  std::uint32_t h = ((abs >> 13) - (112u << 10));
+  const std::uint32_t rem = abs & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
+  return static_cast<std::uint16_t>(sign | h);
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu;
+  std::uint32_t mant = h & 0x3ffu;
+  std::uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      exp = 127 - 15 + 1;
+      while ((mant & 0x400u) == 0) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+CentroidIndex::CentroidIndex(const float* C, Index K, Index d, Compact compact)
+    : K_(K), d_(d), C_(C, C + K * d), norms_(centroid_norms(C_.data(), K, d)),
+      compact_requested_(compact) {
+  if (compact == Compact::none || !std::isfinite(detail::rounding_factor(d))) return;
+  K_pad_ = (K + 7) / 8 * 8;
+  cn_pad_.assign(static_cast<size_t>(K_pad_), std::numeric_limits<float>::infinity());
+  std::copy(norms_.cn.begin(), norms_.cn.end(), cn_pad_.begin());
+  if (compact == Compact::f16) {
+    build_f16();
+  } else {
+    build_i16();
+  }
+}
+
+void CentroidIndex::build_f16() {
+  const Index K = K_, d = d_;
+  d_pad_ = (d + 7) / 8 * 8;
+  C16_.assign(static_cast<size_t>(K_pad_ * d_pad_), 0);
+  double err_max = 0, r_max = 0;
+  for (Index k = 0; k < K; ++k) {
+    double err = 0, r = 0;
+    for (Index j = 0; j < d; ++j) {
+      const std::uint16_t h = float_to_half(C_[k * d + j]);
+      const double back = half_to_float(h);
+      if (!std::isfinite(back)) {  // not representable: keep fp32 only
+        C16_.clear();
+        return;
+      }
+      err += (back - C_[k * d + j]) * (back - C_[k * d + j]);
+      r += back * back;
+      const Index g = k / 8, lane = k % 8, chunk = j / 8, off = j % 8;
+      C16_[static_cast<size_t>(((g * (d_pad_ / 8) + chunk) * 8 + lane) * 8 + off)] = h;
+    }
+    err_max = std::max(err_max, err);
+    r_max = std::max(r_max, r);
+  }
+  // |x.c16 - x.c| <= ||x|| ||c16 - c|| (Cauchy-Schwarz), plus the fp32 rounding of the
+  // dot and of the norms; doubled for margin as in centroid_norms.
+  const double g = detail::rounding_factor(d);
+  const double R = std::sqrt(std::max(r_max, static_cast<double>(
+                                                 *std::max_element(norms_.cn.begin(),
+                                                                   norms_.cn.end()))));
+  const double E = std::sqrt(err_max);
+  half_delta_a_ = static_cast<float>(2.0 * (2.0 * g * R + 2.0 * E) * 1.001);
+  half_delta_b_ = static_cast<float>(2.0 * g * R * R * 1.001 + 1e-30);
+  compact_ = Compact::f16;
+}
+
+void CentroidIndex::build_i16() {
+  const Index K = K_, d = d_;
+  d_pad_ = (d + 15) / 16 * 16;
+  // Each int32 lane of vpmaddwd accumulates d_pad / 8 products of |q| <= qmax.
+  const double per_lane = static_cast<double>(d_pad_ / 8);
+  int qmax = 32767;
+  while (qmax > 1 && per_lane * double(qmax) * double(qmax) >= 2147483647.0) qmax /= 2;
+  if (qmax < 255) return;  // too coarse to help: fp32 only
+  qmax_ = qmax;
+  Q16_.assign(static_cast<size_t>(K_pad_ * d_pad_), 0);
+  qscale_.assign(static_cast<size_t>(K_pad_), 0.0f);
+  double err_max = 0, r_max = 0;
+  for (Index k = 0; k < K; ++k) {
+    const float* c = C_.data() + k * d;
+    float amax = 0;
+    for (Index j = 0; j < d; ++j) amax = std::max(amax, std::fabs(c[j]));
+    const float scale = amax > 0 ? amax / static_cast<float>(qmax) : 1.0f;
+    qscale_[k] = scale;
+    double err = 0, r = 0;
+    for (Index j = 0; j < d; ++j) {
+      const double q = std::clamp(std::nearbyint(double(c[j]) / scale), -double(qmax),
+                                  double(qmax));
+      const double back = q * scale;
+      err += (back - c[j]) * (back - c[j]);
+      r += back * back;
+      const Index g = k / 8, lane = k % 8, chunk = j / 16, off = j % 16;
+      Q16_[static_cast<size_t>(((g * (d_pad_ / 16) + chunk) * 8 + lane) * 16 + off)] =
+          static_cast<std::int16_t>(q);
+    }
+    err_max = std::max(err_max, err);
+    r_max = std::max(r_max, std::max(r, norms_.cn64[k]));
+  }
+  q_err_ = std::sqrt(err_max);
+  q_norm_ = std::sqrt(r_max);
+  compact_ = Compact::i16;
+}
+
+Compact CentroidIndex::single_path() const {
+  const auto& isa = detail::active_kernels();
+  if (compact_ == Compact::f16 && isa.scores_f16 != nullptr) return Compact::f16;
+  if (compact_ == Compact::i16 && isa.scores_i16 != nullptr) return Compact::i16;
+  return Compact::none;
+}
+
+Label CentroidIndex::nearest(const float* x, float* sqdist) const {
+  constexpr Index kStack = 4096;
+  alignas(32) float xbuf[kStack];
+  alignas(32) float vbuf[kStack];
+  alignas(32) std::int16_t qbuf[kStack];
+  std::unique_ptr<float[]> xheap, vheap;
+  std::unique_ptr<std::int16_t[]> qheap;
+  const auto& isa = detail::active_kernels();
+  const Compact path = single_path();
+  float* v = vbuf;
+  const Index nv = path == Compact::none ? K_ : K_pad_;
+  if (nv > kStack) {
+    vheap.reset(new float[static_cast<size_t>(nv)]);
+    v = vheap.get();
+  }
+  const float xn = isa.sqnorm(x, d_);
+  if (!std::isfinite(xn)) {
+    *sqdist = xn;
+    return -1;
+  }
+  const double xnorm = std::sqrt(static_cast<double>(xn));
+  float delta;  // bound of |fast score - canonical score|
+  if (path == Compact::f16) {
+    float* xp = xbuf;
+    if (d_pad_ > kStack) {
+      xheap.reset(new float[static_cast<size_t>(d_pad_)]);
+      xp = xheap.get();
+    }
+    std::copy(x, x + d_, xp);
+    std::fill(xp + d_, xp + d_pad_, 0.0f);
+    isa.scores_f16(xp, C16_.data(), d_pad_, K_pad_, cn_pad_.data(), v);
+    delta = half_delta_a_ * static_cast<float>(xnorm) + half_delta_b_;
+  } else if (path == Compact::i16) {
+    std::int16_t* qx = qbuf;
+    if (d_pad_ > kStack) {
+      qheap.reset(new std::int16_t[static_cast<size_t>(d_pad_)]);
+      qx = qheap.get();
+    }
+    float sx = 0;
+    isa.scores_i16(x, d_, d_pad_, Q16_.data(), K_pad_, qscale_.data(), cn_pad_.data(), qmax_,
+                   qx, &sx, v);
+    // |x.c - xq.cq| <= ||x|| ||c - cq|| + ||x - xq|| ||cq|| (Cauchy-Schwarz), with
+    // ||x - xq|| <= 0.51 sqrt(d) sx (rounding to the grid); the float lane sums and
+    // scalings add at most 16 u ||xq|| ||cq||; the fp32 norms as in centroid_norms.
+    const double u = std::ldexp(1.0, -24);
+    const double g = detail::rounding_factor(d_);
+    const double ex = 0.51 * std::sqrt(static_cast<double>(d_)) * sx;
+    const double R = q_norm_;
+    const double dot_err = xnorm * q_err_ + ex * R + 16.0 * u * (xnorm + ex) * R;
+    delta = static_cast<float>(2.0 * (2.0 * dot_err + g * (R * R + 2.0 * xnorm * R)) + 1e-30);
+  } else {
+    isa.scores_f32(x, C_.data(), d_, K_, norms_.cn.data(), v);
+    delta = norms_.delta_a * static_cast<float>(xnorm) + norms_.delta_b;
+  }
+  const float m = isa.min_value(v, K_);
+  float best = m;
+  Label arg = 0;
+  if (K_ > 1) {
+    const float thr = m + 2.0f * delta;
+    arg = detail::pick_row(v, K_, thr, x, C_.data(), d_, norms_.cn64.data(), &best);
+  }
+  const float dist = xn + best;
+  *sqdist = dist > 0.0f ? dist : 0.0f;
+  return arg;
+}
+
+void CentroidIndex::assign(const float* X, Index n, Label* labels, float* sqdist) const {
+  assign_rows(X, n, d_, C_.data(), norms_, K_, labels, sqdist);
+}
+
+PoolChoice::PoolChoice(const double* Psi, const double* cost, Index M, Index K)
+    : M_(M), K_(K), psi_(Psi, Psi + M * K), cost_(cost, cost + M) {}
+
+const std::vector<Label>& PoolChoice::table(double lam) const {
+  if (table_.empty() || lam != lam_) {
+    table_.resize(static_cast<size_t>(K_));
+    choice_table(psi_.data(), cost_.data(), M_, K_, lam, table_.data());
+    lam_ = lam;
+  }
+  return table_;
+}
+
+}  // namespace uniroute

@@ -1,0 +1,139 @@
+// The kernels for CPUs with AVX2 + FMA + F16C: this unit alone is compiled with
+// -mavx2 -mfma -mf16c (CMakeLists.txt). Eigen is renamed here so that none of its
+// inline templates (GEMM kernels, packets) is shared with the baseline unit: with the
+// same name, the linker could keep this unit's AVX2 copy for the baseline path too,
+// which would then crash with SIGILL on a CPU without AVX2 (an ODR violation).
+#define Eigen uniroute_eigen_avx2
+#define UNIROUTE_ISA isa_avx2
+#define UNIROUTE_ISA_NAME "avx2"
+#define UNIROUTE_ISA_F16C 1
+#include "isa_impl.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#else
+#error "isa_avx2.cpp must be compiled with -mavx2 -mfma -mf16c"
+#endif
+
+namespace uniroute {
+namespace isa_avx2 {
+
+// Sum of each of 8 vectors, as one vector [sum(a0), ..., sum(a7)].
+static inline __m256 hsum8(const __m256* a) {
+  const __m256 t0 = _mm256_hadd_ps(a[0], a[1]);
+  const __m256 t1 = _mm256_hadd_ps(a[2], a[3]);
+  const __m256 t2 = _mm256_hadd_ps(a[4], a[5]);
+  const __m256 t3 = _mm256_hadd_ps(a[6], a[7]);
+  const __m256 u0 = _mm256_hadd_ps(t0, t1);
+  const __m256 u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                       _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// fp16 centroids, grouped: for each group of 8 centroids and each 8 dims, 8 x 8 halves
+// (128 contiguous bytes), so one group streams sequentially from memory.
+void scores_f16(const float* x, const std::uint16_t* C16, Index d_pad, Index K_pad,
+                const float* cn, float* out) {
+  const Index chunks = d_pad / 8;
+  const __m256 minus2 = _mm256_set1_ps(-2.0f);
+  for (Index g = 0; g < K_pad / 8; ++g) {
+    const std::uint16_t* p = C16 + g * d_pad * 8;
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    for (Index i = 0; i < chunks; ++i) {
+      const __m256 xv = _mm256_loadu_ps(x + i * 8);
+      const std::uint16_t* q = p + i * 64;
+      for (int j = 0; j < 8; ++j) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + j * 8));
+        acc[j] = _mm256_fmadd_ps(xv, _mm256_cvtph_ps(h), acc[j]);
+      }
+    }
+    const __m256 dots = hsum8(acc);
+    _mm256_storeu_ps(out + g * 8, _mm256_fmadd_ps(minus2, dots, _mm256_loadu_ps(cn + g * 8)));
+  }
+}
+
+static inline float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+
+// int16 fixed point: vpmaddwd multiplies 16 pairs and adds neighbours into 8 int32
+// lanes; qmax is chosen (CentroidIndex) so that no lane can overflow over d_pad dims.
+// Lanes are summed in float (the sum over all dims could overflow int32).
+void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Index K_pad,
+                const float* scale, const float* cn, int qmax, std::int16_t* qx,
+                float* x_scale, float* out) {
+  // Quantize x: one scale, round to nearest.
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 amax = _mm256_setzero_ps();
+  Index j = 0;
+  for (; j + 8 <= d; j += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+  float a = hmax8(amax);
+  for (; j < d; ++j) a = std::max(a, std::fabs(x[j]));
+  const float sx = a > 0.0f ? a / static_cast<float>(qmax) : 1.0f;
+  const __m256 inv = _mm256_set1_ps(a > 0.0f ? static_cast<float>(qmax) / a : 0.0f);
+  j = 0;
+  for (; j + 16 <= d; j += 16) {
+    const __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+    const __m256i hi = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 8), inv));
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(qx + j), packed);
+  }
+  const float invs = a > 0.0f ? static_cast<float>(qmax) / a : 0.0f;
+  for (; j < d; ++j) qx[j] = static_cast<std::int16_t>(std::nearbyint(x[j] * invs));
+  for (; j < d_pad; ++j) qx[j] = 0;
+  *x_scale = sx;
+
+  const Index chunks = d_pad / 16;
+  const __m256 minus2sx = _mm256_set1_ps(-2.0f * sx);
+  for (Index g = 0; g < K_pad / 8; ++g) {
+    const std::int16_t* p = Q + g * d_pad * 8;
+    __m256i acc[8];
+    for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_si256();
+    for (Index i = 0; i < chunks; ++i) {
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + i * 16));
+      const std::int16_t* q = p + i * 128;
+      for (int l = 0; l < 8; ++l) {
+        const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + l * 16));
+        acc[l] = _mm256_add_epi32(acc[l], _mm256_madd_epi16(xv, c));
+      }
+    }
+    __m256 f[8];
+    for (int l = 0; l < 8; ++l) f[l] = _mm256_cvtepi32_ps(acc[l]);
+    const __m256 dots = _mm256_mul_ps(hsum8(f), _mm256_loadu_ps(scale + g * 8));
+    _mm256_storeu_ps(out + g * 8, _mm256_fmadd_ps(minus2sx, dots, _mm256_loadu_ps(cn + g * 8)));
+  }
+}
+
+// out (nA, nB) = A B^T for nB <= 8: each row of A is read once and meets every row of
+// B (which stays in L1) in the same pass.
+void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d, float* out) {
+  for (Index i = 0; i < nA; ++i) {
+    const float* a = A + i * d;
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    Index l = 0;
+    for (; l + 8 <= d; l += 8) {
+      const __m256 av = _mm256_loadu_ps(a + l);
+      for (Index j = 0; j < nB; ++j) {
+        acc[j] = _mm256_fmadd_ps(av, _mm256_loadu_ps(B + j * d + l), acc[j]);
+      }
+    }
+    alignas(32) float sums[8];
+    _mm256_store_ps(sums, hsum8(acc));
+    for (Index j = 0; j < nB; ++j) {
+      float s = sums[j];
+      for (Index r = l; r < d; ++r) s += a[r] * B[j * d + r];
+      out[i * nB + j] = s;
+    }
+  }
+}
+
+}  // namespace isa_avx2
+}  // namespace uniroute
