@@ -7,6 +7,7 @@ from uniroute._core import __version__
 from uniroute.clustering import KMeans
 from uniroute.exceptions import EmptyPoolError, NotFittedError, RouterFileError
 from uniroute.router import RoutePath, UniRouter
+from uniroute.evaluation.selection import select_n_clusters
 
 __all__ = [
     "EmptyPoolError",
@@ -16,4 +17,5 @@ __all__ = [
     "RouterFileError",
     "UniRouter",
     "__version__",
+    "select_n_clusters",
 ]

@@ -1,0 +1,123 @@
+"""The router interface of the evaluation protocol, the registry, and UniRoute (K-means).
+
+A router is a small object with two methods:
+
+- ``fit(view)``: learn from a :class:`~uniroute.evaluation.protocol.TrialView`, which
+  holds only the labels the protocol lets routers see;
+- ``decisions(view)``: what it does on the view's test prompts, as one of the
+  :mod:`~uniroute.evaluation.decisions` types. Routers with a predicted error per
+  (prompt, LLM) or per (cluster, LLM) return :class:`PromptErrors` or
+  :class:`ClusterErrors` and get an exact deferral curve; others return explicit
+  operating points.
+
+``clairvoyant = True`` (the declared exception) makes the protocol hand the router a
+:class:`~uniroute.evaluation.protocol.ClairvoyantView` instead. ``info`` collects chosen
+hyperparameters (reported per trial). To add a router (e.g. UniRoute with a learned
+map), subclass :class:`Router` and :func:`register_router` it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from uniroute.evaluation.decisions import ClusterErrors, Decisions
+from uniroute.evaluation.protocol import TrialView
+from uniroute.evaluation.selection import DEFAULT_K_GRID, select_n_clusters
+
+
+class Router:
+    """Base class of the routers compared by the protocol."""
+
+    name: ClassVar[str] = "router"
+    clairvoyant: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
+
+    def fit(self, view: TrialView) -> Router:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def decisions(self, view: TrialView) -> Decisions:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class UniRouteKMeans(Router):
+    """UniRoute (K-means) through the public :class:`uniroute.UniRouter`.
+
+    K is chosen per trial by :func:`uniroute.select_n_clusters` (training-pool labels
+    only; one k-means++ restart per candidate, ``selection_n_init``, to keep the grid
+    search affordable); the router itself is a ``UniRouter`` with its default settings,
+    fitted on the train prompts, and each test LLM joins by its probe answers on the
+    validation prompts (``add_model``), at its routing cost.
+    """
+
+    name = "uniroute_kmeans"
+
+    def __init__(self, grid: tuple[int, ...] = DEFAULT_K_GRID, n_clusters: int | None = None,
+                 n_init: int = 3, max_iter: int = 100, shrinkage: float = 1.0,
+                 selection_n_init: int = 1) -> None:
+        super().__init__()
+        self.grid, self.n_clusters = grid, n_clusters
+        self.n_init, self.max_iter, self.shrinkage = n_init, max_iter, shrinkage
+        self.selection_n_init = selection_n_init
+
+    def fit(self, view: TrialView) -> UniRouteKMeans:
+        from uniroute import UniRouter
+
+        K = self.n_clusters
+        if K is None:
+            K = int(select_n_clusters(
+                view.train_embeddings, view.train_quality, view.val_embeddings,
+                view.val_quality_train_models, view.val_cost_train_models, grid=self.grid,
+                shrinkage=self.shrinkage, random_state=view.seed,
+                n_init=self.selection_n_init, max_iter=self.max_iter))
+        self.info["n_clusters"] = K
+        router = UniRouter(K, random_state=view.seed, encoder=view.encoder,
+                           shrinkage=self.shrinkage, n_init=self.n_init, max_iter=self.max_iter)
+        router.fit(view.train_embeddings)
+        for m, name in enumerate(view.test_models):
+            router.add_model(name, float(view.routing_cost[m]), view.val_embeddings,
+                             view.val_quality[:, m])
+        self.router_ = router
+        return self
+
+    def decisions(self, view: TrialView) -> Decisions:
+        labels = np.asarray(self.router_.assign(view.test_embeddings), dtype=np.int64)
+        return ClusterErrors(labels, self.router_.cluster_error_)
+
+
+_REGISTRY: dict[str, Callable[[], Router]] = {}
+
+
+def register_router(name: str, factory: Callable[[], Router]) -> None:
+    """Make ``factory()`` available to the protocol (and the CLI) under ``name``."""
+    _REGISTRY[name] = factory
+
+
+def available_routers() -> list[str]:
+    """Names of the registered routers, in table order."""
+    return list(_REGISTRY)
+
+
+def make_router(name: str) -> Router:
+    """A fresh router registered under ``name``."""
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise ValueError(f"unknown router {name!r}; available: {available_routers()}") from None
+
+
+def _register_defaults() -> None:
+    from uniroute.evaluation import baselines
+
+    register_router("zero_router", baselines.ZeroRouter)
+    register_router("knn", baselines.KNNRouter)
+    register_router("uniroute_kmeans", UniRouteKMeans)
+    register_router("clairvoyant", baselines.Clairvoyant)
+    register_router("random", baselines.RandomRouter)
+    register_router("best_single", baselines.BestSingle)
+
+
+_register_defaults()
