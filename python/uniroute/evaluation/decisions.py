@@ -162,7 +162,8 @@ class Scorer:
             rows = np.arange(self.n)
             q = self.quality[rows, choice].mean(1)
             c = self.cost[rows, choice].mean(1)
-            usage = np.stack([np.bincount(ch, minlength=M) / self.n for ch in choice])
+            flat = (np.arange(choice.shape[0])[:, None] * M + choice).ravel()
+            usage = np.bincount(flat, minlength=choice.shape[0] * M).reshape(-1, M) / self.n
         else:
             raise TypeError(f"unknown decisions type {type(decisions).__name__}")
         a = self.anchor
