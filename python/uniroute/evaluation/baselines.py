@@ -121,8 +121,9 @@ class Clairvoyant(Router):
             raise TypeError("the clairvoyant reference needs a ClairvoyantView")
         X = np.asarray(view.train_embeddings, dtype=np.float64)
         self.mean_ = X.mean(0)
-        _, _, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
-        self.basis_ = vt[: self.n_components].T
+        Xc = X - self.mean_
+        _, vectors = np.linalg.eigh(Xc.T @ Xc)  # principal directions, ascending
+        self.basis_ = vectors[:, ::-1][:, : self.n_components]
         Z, Zv = self._features(X), self._features(view.val_embeddings)
         Y, Yv = view.test_models_train_quality, view.val_quality
         self.coef_ = np.zeros((Z.shape[1], Y.shape[1]))

@@ -26,15 +26,21 @@ LOWER_IS_BETTER = {"qnc", "cpt50", "cpt80"}
 SIGNIFICANCE = 0.01
 
 
-def sign_test(values: list[float | None], reference: list[float | None],
-              lower_is_better: bool = False) -> float:
-    """Two-sided exact sign test of paired per-trial values (None = never reached)."""
+def wins_losses(values: list[float | None], reference: list[float | None],
+                lower_is_better: bool = False) -> tuple[int, int]:
+    """Trials where ``values`` beat / lose to ``reference`` (None = never reached = worst)."""
     worst = math.inf if lower_is_better else -math.inf
     a = np.array([worst if v is None else v for v in values], dtype=np.float64)
     b = np.array([worst if v is None else v for v in reference], dtype=np.float64)
     better = (a < b) if lower_is_better else (a > b)
     worse = (a > b) if lower_is_better else (a < b)
-    wins, losses = int(better.sum()), int(worse.sum())
+    return int(better.sum()), int(worse.sum())
+
+
+def sign_test(values: list[float | None], reference: list[float | None],
+              lower_is_better: bool = False) -> float:
+    """Two-sided exact sign test of paired per-trial values (None = never reached)."""
+    wins, losses = wins_losses(values, reference, lower_is_better)
     n = wins + losses
     if n == 0:
         return 1.0
@@ -63,8 +69,9 @@ def summarize(run: EvaluationRun) -> dict[str, Any]:
         for k in metrics:
             entry[k] = _stat(per[m][k])
             if "knn" in per and m != "knn":
-                entry[k]["sign_test_p_vs_knn"] = sign_test(per[m][k], per["knn"][k],
-                                                           k in LOWER_IS_BETTER)
+                lower = k in LOWER_IS_BETTER
+                entry[k]["sign_test_p_vs_knn"] = sign_test(per[m][k], per["knn"][k], lower)
+                entry[k]["wins_losses_vs_knn"] = wins_losses(per[m][k], per["knn"][k], lower)
         entry["sign_test_p_vs_knn"] = entry["area"].get("sign_test_p_vs_knn")
         chosen = [t.info.get(m) for t in run.trials if t.info.get(m)]
         if chosen:
@@ -107,18 +114,21 @@ def format_table(summary: dict[str, Any]) -> str:
     if "apgr" in summary["methods"]["oracle"]:
         cols += [("apgr", "APGR", False), ("cpt50", "CPT(50%)", True),
                  ("cpt80", "CPT(80%)", True)]
-    widths = [24] + [max(16, len(c[1]) + 2) for c in cols]
-    rows = [["method"] + [c[1] for c in cols]]
+    widths = [24] + [max(16, len(c[1]) + 2) for c in cols] + [10, 10]
+    rows = [["method"] + [c[1] for c in cols] + ["Area W-L", "QNC W-L"]]
     for m, entry in summary["methods"].items():
+        wl = [entry[k].get("wins_losses_vs_knn") for k in ("area", "qnc")]
         rows.append([NAMES.get(m, m)] + [
-            _cell(entry[k], pct, entry[k].get("sign_test_p_vs_knn")) for k, _, pct in cols])
+            _cell(entry[k], pct, entry[k].get("sign_test_p_vs_knn")) for k, _, pct in cols]
+            + ["-" if x is None else f"{x[0]}-{x[1]}" for x in wl])
     widths = [max(w, *(len(r[i]) for r in rows)) for i, w in enumerate(widths)]
     for r in rows:
         lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     lines.append("± = 2 standard errors of the mean over trials; * = p < 0.01, paired sign "
-                 "test against K-NN; n.r. = trials whose curve never reaches the best test "
-                 "LLM's quality (QNC mean over the others); cost normalised by the priciest "
-                 "test LLM")
+                 "test against K-NN (either direction: W-L = trials better-worse than K-NN); "
+                 "n.r. = trials whose curve never reaches the best test LLM's quality (QNC "
+                 "mean over the others; in W-L a trial not reached is the worst); cost "
+                 "normalised by the priciest test LLM")
     for m, key in (("uniroute_kmeans", "n_clusters"), ("knn", "n_neighbors")):
         chosen = [c[key] for c in summary["methods"].get(m, {}).get("chosen", []) if key in c]
         if chosen:

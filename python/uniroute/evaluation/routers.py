@@ -92,7 +92,11 @@ _REGISTRY: dict[str, Callable[[], Router]] = {}
 
 
 def register_router(name: str, factory: Callable[[], Router]) -> None:
-    """Make ``factory()`` available to the protocol (and the CLI) under ``name``."""
+    """Make ``factory()`` available to the protocol (and the CLI) under ``name``.
+
+    With ``n_jobs > 1`` the factory is pickled to the worker processes: use a class or a
+    ``functools.partial`` of one defined at module level, not a lambda.
+    """
     _REGISTRY[name] = factory
 
 
@@ -101,12 +105,17 @@ def available_routers() -> list[str]:
     return list(_REGISTRY)
 
 
-def make_router(name: str) -> Router:
-    """A fresh router registered under ``name``."""
+def router_factory(name: str) -> Callable[[], Router]:
+    """The factory registered under ``name``."""
     try:
-        return _REGISTRY[name]()
+        return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown router {name!r}; available: {available_routers()}") from None
+
+
+def make_router(name: str) -> Router:
+    """A fresh router registered under ``name``."""
+    return router_factory(name)()
 
 
 def _register_defaults() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +15,28 @@ from uniroute.datasets import RoutingDataset
 from uniroute.evaluation import metrics as mt
 from uniroute.evaluation.decisions import Points, Scorer
 from uniroute.evaluation.protocol import build_trial, make_split, prepare_dataset
-from uniroute.evaluation.routers import available_routers, make_router
+from uniroute.evaluation.routers import Router, available_routers, router_factory
 
 log = logging.getLogger("uniroute.evaluation")
 METRICS = ("area", "area50", "qnc", "peak", "aiq")
 PAIR_METRICS = ("apgr", "cpt50", "cpt80")
+RouterSpec = str | tuple[str, Callable[[], Router]]
+
+
+def resolve_routers(
+        routers: Sequence[RouterSpec] | None) -> list[tuple[str, Callable[[], Router]]]:
+    """``(name, factory)`` pairs from registered names and/or ``(name, factory)`` pairs.
+
+    Factories travel to the worker processes, so they must be picklable (a class, or a
+    ``functools.partial`` of one, defined at module level).
+    """
+    out = []
+    for spec in routers or available_routers():
+        if isinstance(spec, str):
+            out.append((spec, router_factory(spec)))
+        else:
+            out.append((spec[0], spec[1]))
+    return out
 
 
 @dataclass
@@ -50,7 +67,8 @@ def curve_metrics(points: Points, scorer: Scorer) -> dict[str, float | None]:
     out: dict[str, float | None] = {
         "area": mt.area(c, q), "area50": mt.area(c, q, 0.5),
         "qnc": mt.qnc(c, q, scorer.best_quality), "peak": mt.peak(q), "aiq": mt.aiq(c, q)}
-    if scorer.quality.shape[1] == 2:
+    if scorer.quality.shape[1] == 2 and scorer.routing_cost[0] != scorer.routing_cost[1]:
+        # RouteLLM's weak/strong pair: the strong model is the pricier one
         strong = int(np.argmax(scorer.routing_cost))
         q_weak, q_strong = scorer.mean_quality[1 - strong], scorer.mean_quality[strong]
         share = points.usage[:, strong]
@@ -61,7 +79,7 @@ def curve_metrics(points: Points, scorer: Scorer) -> dict[str, float | None]:
 
 
 def run_trial(dataset: RoutingDataset, index: int, seed: np.random.SeedSequence,
-              routers: list[str], n_val: int | None = None,
+              routers: Sequence[RouterSpec], n_val: int | None = None,
               n_test_models: int | None = None) -> TrialResult:
     """One trial: split, build the views, fit and score every router and the oracle."""
     rng = np.random.default_rng(seed)
@@ -71,9 +89,9 @@ def run_trial(dataset: RoutingDataset, index: int, seed: np.random.SeedSequence,
         "test_models": view.test_models, "n_scored": scorer.n, "norm_cost": scorer.norm,
         "best_test_quality": scorer.best_quality, "seconds": {}}
     results, curves = {}, {}
-    for name in routers:
+    for name, factory in resolve_routers(routers):
         start = time.perf_counter()
-        router = make_router(name)
+        router = factory()
         v = clairvoyant_view if router.clairvoyant else view
         points = scorer.points(router.fit(v).decisions(v))
         results[name] = curve_metrics(points, scorer)
@@ -118,7 +136,7 @@ def _single_threaded_blas() -> Iterator[None]:
 
 
 def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
-             routers: list[str] | None = None, n_val: int | None = None,
+             routers: Sequence[RouterSpec] | None = None, n_val: int | None = None,
              n_test_models: int | None = None, min_coverage: float = 0.9, n_jobs: int = 1,
              progress: bool = False) -> EvaluationRun:
     """Run ``trials`` independent seeded trials of the protocol on ``dataset``.
@@ -128,7 +146,8 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
     dataset : RoutingDataset with embeddings.
     trials, seed : trial ``t`` uses ``SeedSequence(seed).spawn(trials)[t]``: results do
         not depend on ``n_jobs``.
-    routers : names from :func:`available_routers` (default: all); the oracle is always
+    routers : names from :func:`available_routers` (default: all) and/or
+        ``(name, factory)`` pairs (see :func:`resolve_routers`); the oracle is always
         reported.
     n_val : validation (probe) prompts per trial (default 10% of the prompts).
     n_test_models : LLMs in the test pool (default a third).
@@ -138,9 +157,7 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
     progress : show a tqdm progress bar (needs tqdm).
     """
     start = time.perf_counter()
-    routers = list(routers or available_routers())
-    for name in routers:
-        make_router(name)  # fail early on an unknown name
+    specs = resolve_routers(routers)
     data, dropped = prepare_dataset(dataset, min_coverage)
     if data.embeddings is None:
         raise ValueError(f"data set {data.name!r} has no embeddings; add an 'embeddings' array")
@@ -148,7 +165,7 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
                           embeddings=data.embeddings, groups=data.groups, encoder=data.encoder,
                           name=data.name, cost_note=data.cost_note)
     seeds = np.random.SeedSequence(seed).spawn(trials)
-    jobs = [(i, s, routers, n_val, n_test_models) for i, s in enumerate(seeds)]
+    jobs = [(i, s, specs, n_val, n_test_models) for i, s in enumerate(seeds)]
     bar = _progress(trials, f"{data.name} trials") if progress else None
     results: list[TrialResult] = []
     if n_jobs <= 1 or trials <= 1:
@@ -179,7 +196,7 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
                   "val": int(first.val.size), "test": int(first.test.size)},
         "seconds": time.perf_counter() - start, "n_jobs": n_jobs}
     return EvaluationRun(data.name, results, int(first.val.size), seed,
-                         routers + ["oracle"], details)
+                         [name for name, _ in specs] + ["oracle"], details)
 
 
 def _progress(total: int, desc: str) -> Any:
