@@ -4,14 +4,26 @@ Send each prompt to the cheapest LLM expected to answer it well, from a pool of 
 that can change at serving time. See :class:`UniRouter`.
 """
 from uniroute._core import __version__
+from uniroute.calibration import Calibration
 from uniroute.clustering import KMeans
-from uniroute.exceptions import EmptyPoolError, NotFittedError, RouterFileError
+from uniroute.exceptions import (
+                                 EmptyPoolError,
+                                 NoFeasibleModelError,
+                                 NotFittedError,
+                                 RouterFileError,
+)
+from uniroute.explain import Explanation
+from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
 from uniroute.evaluation.selection import select_n_clusters
 
 __all__ = [
+    "Calibration",
     "EmptyPoolError",
+    "Explanation",
     "KMeans",
+    "LearnedMapRouter",
+    "NoFeasibleModelError",
     "NotFittedError",
     "RoutePath",
     "RouterFileError",

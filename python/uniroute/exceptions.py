@@ -12,3 +12,7 @@ class EmptyPoolError(ValueError):
 
 class RouterFileError(ValueError):
     """A router file is truncated, altered, of an unknown version, or not a router file."""
+
+
+class NoFeasibleModelError(ValueError):
+    """No model of the pool satisfies a request's constraints (``allowed``/``max_cost``)."""

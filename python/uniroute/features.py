@@ -55,3 +55,60 @@ def shrunk_cluster_error(error_sum: np.ndarray, probe_count: np.ndarray,
         psi = (error_sum + shrinkage * overall) / denom
     # shrinkage = 0 and an empty cluster: back off to the overall error.
     return np.where(denom > 0, psi, np.broadcast_to(overall, psi.shape))
+
+
+def mean_backoff_cluster_error(error_sum: np.ndarray, probe_count: np.ndarray) -> np.ndarray:
+    """The baseline estimator: the plain per-cluster mean; an empty cluster backs off to
+    the model's overall (plain) error. Can be exactly 0 or 1 for a non-empty cluster."""
+    total_err = error_sum.sum(axis=-1, keepdims=True)
+    total_n = np.maximum(probe_count.sum(axis=-1, keepdims=True), 1.0)
+    overall = np.broadcast_to(total_err / total_n, error_sum.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        psi = error_sum / probe_count
+    return np.where(probe_count > 0, psi, overall)
+
+
+def soft_probe_statistics(weights: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster error sums and counts where each probe counts toward every cluster by
+    its soft assignment ``weights : (n_probes, K)`` (rows summing to 1).
+
+    ``correct`` may be ``(n_probes,)`` (one model) or ``(n_probes, M)``; NaN = not answered.
+    Returns arrays of shape ``(K,)`` or ``(M, K)``.
+    """
+    c = correct if correct.ndim == 2 else correct[:, None]
+    answered = ~np.isnan(c)
+    errors = np.where(answered, 1.0 - np.nan_to_num(c), 0.0)
+    error_sum = errors.T @ weights
+    probe_count = answered.T.astype(np.float64) @ weights
+    return (error_sum, probe_count) if correct.ndim == 2 else (error_sum[0], probe_count[0])
+
+
+def bernoulli_log_likelihood(psi: np.ndarray, labels: np.ndarray, correct: np.ndarray,
+                             eps: float = 1e-6) -> float:
+    """Mean log-likelihood of held-out correctness ``(n, M)`` under ``psi : (M, K)`` with
+    the prompts' hard cluster ``labels : (n,)``; NaN labels are skipped."""
+    p_err = np.clip(psi.T[labels], eps, 1.0 - eps)
+    answered = ~np.isnan(correct)
+    err = 1.0 - correct[answered]
+    p = p_err[answered]
+    return float(np.mean(err * np.log(p) + (1.0 - err) * np.log1p(-p))) if p.size else 0.0
+
+
+def choose_shrinkage(probe_labels: np.ndarray, probe_correct: np.ndarray,
+                     heldout_labels: np.ndarray, heldout_correct: np.ndarray, n_clusters: int,
+                     grid: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+                     ) -> tuple[float, dict[float, float]]:
+    """Shrinkage strength with the best held-out likelihood on the *training* LLMs.
+
+    Each training LLM's features are estimated from its probe answers
+    ``probe_correct : (n_probe, M)`` and scored on its held-out answers
+    ``heldout_correct : (n_heldout, M)`` (e.g. the training prompts). Returns the best
+    strength and the log-likelihood of every candidate.
+    """
+    stats = [probe_statistics(probe_labels, probe_correct[:, m], n_clusters)
+             for m in range(probe_correct.shape[1])]
+    error_sum = np.array([s[0] for s in stats])
+    probe_count = np.array([s[1] for s in stats])
+    scores = {a: bernoulli_log_likelihood(shrunk_cluster_error(error_sum, probe_count, a),
+                                          heldout_labels, heldout_correct) for a in grid}
+    return max(scores, key=lambda a: (scores[a], -a)), scores

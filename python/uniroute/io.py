@@ -18,6 +18,7 @@ it and renames it over the target, so a crash never leaves a half-written router
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import stat
@@ -51,12 +52,9 @@ def _checksum(metadata: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def write_archive(path: PathLike, kind: str, arrays: dict[str, np.ndarray],
-                  fields: dict[str, Any]) -> None:
-    """Atomically write ``arrays`` and JSON ``fields`` as a router file at ``path``."""
+def _metadata(kind: str, arrays: dict[str, np.ndarray], fields: dict[str, Any]) -> dict[str, Any]:
     from uniroute import __version__
 
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     for name, arr in arrays.items():
         if arr.dtype.str not in _ALLOWED_DTYPES:
             raise TypeError(f"array {name!r} has dtype {arr.dtype}, not storable")
@@ -69,15 +67,35 @@ def write_archive(path: PathLike, kind: str, arrays: dict[str, np.ndarray],
         "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
     }
     metadata["checksum"] = {"algorithm": "sha256", "value": _checksum(metadata, arrays)}
+    return metadata
+
+
+def _write_zip(fh: Any, kind: str, arrays: dict[str, np.ndarray],
+               fields: dict[str, Any]) -> None:
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    metadata = _metadata(kind, arrays, fields)
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, ensure_ascii=True))
+        for name, arr in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, arr, allow_pickle=False)
+
+
+def archive_bytes(kind: str, arrays: dict[str, np.ndarray], fields: dict[str, Any]) -> bytes:
+    """The bytes of the router file that :func:`write_archive` would write."""
+    buf = io.BytesIO()
+    _write_zip(buf, kind, arrays, fields)
+    return buf.getvalue()
+
+
+def write_archive(path: PathLike, kind: str, arrays: dict[str, np.ndarray],
+                  fields: dict[str, Any]) -> None:
+    """Atomically write ``arrays`` and JSON ``fields`` as a router file at ``path``."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
-                zf.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, ensure_ascii=True))
-                for name, arr in arrays.items():
-                    with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, arr, allow_pickle=False)
+            _write_zip(fh, kind, arrays, fields)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -94,9 +112,9 @@ def write_archive(path: PathLike, kind: str, arrays: dict[str, np.ndarray],
         pass
 
 
-def read_archive(path: PathLike, kind: str,
+def read_archive(path: PathLike | bytes, kind: str,
                  max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read and verify a router file written by :func:`write_archive`.
+    """Read and verify a router file written by :func:`write_archive` (or its bytes).
 
     Raises
     ------
@@ -104,9 +122,13 @@ def read_archive(path: PathLike, kind: str,
         The file is not a router file of ``kind``, is truncated or altered, has an
         unknown format version, or declares more than ``max_bytes`` of arrays.
     """
-    where = os.fspath(path)
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        where, source = "<router bytes>", io.BytesIO(path)
+    else:
+        where = os.fspath(path)
+        source = where
     try:
-        return _read_archive(where, kind, max_bytes)
+        return _read_archive(source, where, kind, max_bytes)
     except RouterFileError:
         raise
     except FileNotFoundError:
@@ -119,9 +141,9 @@ def read_archive(path: PathLike, kind: str,
         ) from exc
 
 
-def _read_archive(where: str, kind: str,
+def _read_archive(source: Any, where: str, kind: str,
                   max_bytes: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    with zipfile.ZipFile(where, "r") as zf:
+    with zipfile.ZipFile(source, "r") as zf:
         infos = {info.filename: info for info in zf.infolist()}
         if len(infos) != len(zf.infolist()):
             raise RouterFileError(f"{where}: duplicate archive members")

@@ -4,22 +4,39 @@ A prompt x goes to ``argmin_m Psi[m, k(x)] + lam * cost[m]``, where ``k(x)`` is 
 nearest training centroid and ``Psi[m, k]`` (the cluster error) is model m's error
 rate on the probe prompts of cluster k. A model joins the pool by answering the probe
 prompts (``add_model``): no refit.
+
+Serving: the state lives in one immutable :class:`~uniroute._pool.PoolSnapshot`;
+changes build a new snapshot and swap it in atomically, so routing threads never
+lock and never see a half-changed pool. Routers pickle by value through their file
+format (never by pickling their attributes).
 """
 from __future__ import annotations
 
-import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from uniroute import _core
-from uniroute._validation import (as_correct, as_cost, as_embeddings, as_lam, as_name,
-                                  as_positive_int)
+from uniroute._pool import PoolSnapshot
+from uniroute._router_file import RouterFileMixin
+from uniroute._validation import (
+    as_array,
+    as_correct,
+    as_cost,
+    as_embeddings,
+    as_lam,
+    as_name,
+    as_positive_int,
+)
+from uniroute.calibration import Calibration, mix_uniform, solve
 from uniroute.clustering import KMeans, RandomState
-from uniroute.exceptions import EmptyPoolError, NotFittedError, RouterFileError
+from uniroute.constraints import allowed_mask, cap_mask, route_constrained
+from uniroute.encoders import DEFAULT_NAME, as_texts
+from uniroute.exceptions import EmptyPoolError, NotFittedError
+from uniroute.explain import Explanation, explain_rows
 from uniroute.features import probe_statistics, shrunk_cluster_error
-from uniroute.io import DEFAULT_MAX_BYTES, read_archive, write_archive
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,7 @@ def _encoder_identity(encoder: Any) -> tuple[str | None, int | None]:
     return as_name(name, "encoder.name"), (None if dim is None else int(dim))
 
 
-class UniRouter:
+class UniRouter(RouterFileMixin):
     """Route prompts to the cheapest LLM expected to answer them well.
 
     Parameters
@@ -64,8 +81,11 @@ class UniRouter:
     random_state : int, numpy Generator or None
         Seed of the K-means fit.
     encoder : str, encoder object or None
-        The prompt encoder (or its name) that made the embeddings. Recorded with the
-        router; embeddings declared to come from another encoder are refused.
+        The prompt encoder (or its name) that made the embeddings. Its name, and its
+        dimension once known, are recorded with the router; text or embeddings declared
+        to come from another encoder are refused. An encoder object is also what
+        :meth:`route_text` uses (with only a name, the default encoder is used when the
+        name is :data:`uniroute.encoders.DEFAULT_NAME`).
     shrinkage : float
         Strength, in probe prompts, of the pull of each cluster error toward the model's
         overall error (see :mod:`uniroute.features`).
@@ -94,12 +114,9 @@ class UniRouter:
         self.max_iter = max_iter
         self.tol = tol
         self._encoder_name, self._encoder_dim = _encoder_identity(encoder)
-        self._centroids: np.ndarray | None = None
-        self._names: list[str] = []
-        self._cost = np.zeros(0, dtype=np.float64)
-        self._error_sum = np.zeros((0, 0), dtype=np.float64)
-        self._probe_count = np.zeros((0, 0), dtype=np.float64)
-        self._psi = np.zeros((0, 0), dtype=np.float64)
+        self._text_encoder: Any = None if isinstance(encoder, str) else encoder
+        self._write_lock = threading.RLock()
+        self._state: PoolSnapshot | None = None
 
     # ------------------------------------------------------------------ fitting
     def fit(self, train_embeddings: Any) -> UniRouter:
@@ -114,21 +131,20 @@ class UniRouter:
             km.fit(X)
         except ValueError as exc:
             raise ValueError(str(exc).replace("X ", "train_embeddings ", 1)) from exc
+        if self._encoder_name is not None:
+            self._encoder_dim = int(X.shape[1])
         self._set_centroids(km.cluster_centers_)
         return self
 
     def _set_centroids(self, centroids: np.ndarray) -> None:
-        self._centroids = np.ascontiguousarray(centroids, dtype=np.float32)
-        K = self._centroids.shape[0]
-        self._names = []
-        self._cost = np.zeros(0, dtype=np.float64)
-        self._error_sum = np.zeros((0, K), dtype=np.float64)
-        self._probe_count = np.zeros((0, K), dtype=np.float64)
-        self._psi = np.zeros((0, K), dtype=np.float64)
+        with self._write_lock:
+            version = 0 if self._state is None else self._state.version + 1
+            self._state = PoolSnapshot(np.ascontiguousarray(centroids, dtype=np.float32),
+                                       version=version)
 
     # ------------------------------------------------------------------ the pool
     def add_model(self, name: str, cost: float, embeddings: Any, correct: Any,
-                  *, encoder: str | None = None) -> UniRouter:
+                  *, encoder: str | None = None, probe_cost: Any = None) -> UniRouter:
         """Add an LLM from its answers to the probe prompts.
 
         Parameters
@@ -144,102 +160,316 @@ class UniRouter:
         encoder : str, optional
             Name of the encoder that made ``embeddings``; refused if it is not the
             router's.
+        probe_cost : (n_probes,) array, optional
+            The realised cost of each probe answer (NaN = unknown). Routing still uses
+            the one price ``cost``; these give the expected cost per cluster that
+            :meth:`calibrate` predicts spend with (prices often depend on the prompt).
         """
-        self._check_fitted()
         self._check_encoder(encoder)
         name = as_name(name)
-        if name in self._names:
-            raise ValueError(f"a model named {name!r} is already in the pool; remove it first")
         cost = as_cost(cost)
-        X, _ = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        correct = as_correct(correct, "correct", X.shape[0])
-        if np.isnan(correct).all():
-            raise ValueError(f"correct has no answered probe for model {name!r} "
-                             "(all NaN or empty); cannot estimate its error")
-        labels = self._assign(X, "embeddings")
-        err_sum, count = probe_statistics(labels, correct, self.n_clusters)
-        psi = shrunk_cluster_error(err_sum, count, self.shrinkage)
-        self._names.append(name)
-        self._cost = np.append(self._cost, cost)
-        self._error_sum = np.vstack([self._error_sum, err_sum])
-        self._probe_count = np.vstack([self._probe_count, count])
-        self._psi = np.vstack([self._psi, psi])
+        with self._write_lock:
+            pool = self._fitted()
+            if name in pool.names:
+                raise ValueError(f"a model named {name!r} is already in the pool; remove it first")
+            rows = self._probe_stats(pool, embeddings, correct, name, probe_cost)
+            self._state = pool.with_model(name, cost, **rows)
         return self
 
     def remove_model(self, name: str) -> UniRouter:
         """Remove a model from the pool."""
-        i = self._index(name)
-        del self._names[i]
-        self._cost = np.delete(self._cost, i)
-        self._error_sum = np.delete(self._error_sum, i, axis=0)
-        self._probe_count = np.delete(self._probe_count, i, axis=0)
-        self._psi = np.delete(self._psi, i, axis=0)
+        with self._write_lock:
+            pool = self._fitted()
+            self._state = pool.without_model(pool.index_of(name))
         return self
 
-    def _index(self, name: str) -> int:
-        try:
-            return self._names.index(name)
-        except ValueError:
-            raise KeyError(f"unknown model {name!r}; the pool holds {self._names}") from None
+    def update_model(self, name: str, cost: float | None = None, embeddings: Any = None,
+                     correct: Any = None, *, encoder: str | None = None,
+                     probe_cost: Any = None) -> UniRouter:
+        """Change a model's price and/or replace its probe answers, keeping its place.
+
+        ``embeddings`` and ``correct`` (and ``probe_cost``, as in :meth:`add_model`) come
+        together and replace the model's probe statistics; ``cost`` alone reprices it.
+        """
+        self._check_encoder(encoder)
+        if (embeddings is None) != (correct is None):
+            raise ValueError("embeddings and correct must be given together")
+        cost = None if cost is None else as_cost(cost)
+        with self._write_lock:
+            pool = self._fitted()
+            i = pool.index_of(name)
+            if embeddings is None:
+                self._state = pool.with_row(i, cost=cost)
+            else:
+                rows = self._probe_stats(pool, embeddings, correct, name, probe_cost)
+                self._state = pool.with_row(i, cost=cost, **rows)
+        return self
+
+    def observe(self, name: str, embeddings: Any, correct: Any, *,
+                encoder: str | None = None, probe_cost: Any = None) -> UniRouter:
+        """Fold production feedback into a model's per-cluster counts (incremental).
+
+        ``embeddings`` ``(n, dim)`` of prompts the model answered and ``correct`` ``(n,)``
+        their labels (NaN ignored) are added to its probe statistics; its cluster
+        error is recomputed with the same shrinkage rule. ``probe_cost`` (optional, the
+        realised cost of each answer) is folded into its expected cost per cluster.
+        """
+        self._check_encoder(encoder)
+        with self._write_lock:
+            pool = self._fitted()
+            i = pool.index_of(name)
+            new = self._probe_stats(pool, embeddings, correct, name, probe_cost,
+                                    allow_unlabelled=True)
+            rows = {key: getattr(pool, key)[i] + new[key]
+                    for key in ("error_sum", "probe_count", "cost_sum", "cost_count")}
+            rows["cluster_error"] = shrunk_cluster_error(rows["error_sum"], rows["probe_count"],
+                                                         self.shrinkage)
+            self._state = pool.with_row(i, **rows)
+        return self
+
+    def _probe_stats(self, pool: PoolSnapshot, embeddings: Any, correct: Any, name: str,
+                     probe_cost: Any = None,
+                     allow_unlabelled: bool = False) -> dict[str, np.ndarray]:
+        X, _ = as_embeddings(embeddings, "embeddings", pool.centroids.shape[1])
+        correct = as_correct(correct, "correct", X.shape[0])
+        if not allow_unlabelled and np.isnan(correct).all():
+            raise ValueError(f"correct has no answered probe for model {name!r} "
+                             "(all NaN or empty); cannot estimate its error")
+        labels = self._assign(pool, X, "embeddings")[0]
+        err_sum, count = probe_statistics(labels, correct, pool.n_clusters)
+        rows = {"error_sum": err_sum, "probe_count": count,
+                "cluster_error": shrunk_cluster_error(err_sum, count, self.shrinkage),
+                "cost_sum": np.zeros(pool.n_clusters), "cost_count": np.zeros(pool.n_clusters)}
+        if probe_cost is not None:
+            c = as_array(probe_cost, "probe_cost").astype(np.float64).reshape(-1)
+            if c.shape[0] != X.shape[0]:
+                raise ValueError(f"probe_cost has length {c.shape[0]}, expected {X.shape[0]}")
+            known = ~np.isnan(c)
+            if np.isinf(c).any() or (c[known] < 0).any():
+                raise ValueError("probe_cost must be finite and >= 0 (NaN = unknown)")
+            rows["cost_sum"] = np.bincount(labels[known], weights=c[known],
+                                           minlength=pool.n_clusters).astype(np.float64)
+            rows["cost_count"] = np.bincount(labels[known],
+                                             minlength=pool.n_clusters).astype(np.float64)
+        return rows
 
     # ------------------------------------------------------------------ routing
     def assign(self, embeddings: Any) -> np.ndarray | int:
         """Nearest cluster of each prompt: int64 ``(n,)``, or an int for one prompt."""
-        self._check_fitted()
+        pool = self._fitted()
         X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        labels = self._assign(X, "embeddings")
+        labels = self._assign(pool, X, "embeddings")[0]
         return int(labels[0]) if single else labels
 
     def predict_error(self, embeddings: Any, *, encoder: str | None = None) -> np.ndarray:
         """Predicted error ``gamma(x, h_m) = Psi[m, k(x)]``: ``(n, M)``, or ``(M,)`` for one."""
-        self._check_pool()
+        pool = self._pool()
         self._check_encoder(encoder)
         X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        err = self._psi.T[self._assign(X, "embeddings")]
+        err = pool.cluster_error.T[self._assign(pool, X, "embeddings")[0]]
         return err[0] if single else err
 
-    def route_indices(self, embeddings: Any, lam: float = 0.0, *,
-                      encoder: str | None = None) -> np.ndarray | int:
+    def route_indices(self, embeddings: Any, lam: float | None = None, *,
+                      encoder: str | None = None, allowed: Any = None, max_cost: Any = None,
+                      strict: bool = False, budget: Calibration | None = None
+                      ) -> np.ndarray | int:
         """Pool index of the chosen model per prompt: int64 ``(n,)``, or an int for one.
 
-        The choice is ``argmin_m Psi[m, k(x)] + lam * cost[m]``; ties go to the cheaper
-        model, then to the earlier-added one.
+        The choice is ``argmin_m Psi[m, k(x)] + lam * cost[m]`` over the feasible
+        models; ties go to the cheaper model, then to the earlier-added one. The indices
+        refer to the pool at the instant of the call (use :meth:`route` for names while
+        the pool changes). See :meth:`route` for the arguments.
         """
-        self._check_pool()
-        self._check_encoder(encoder)
-        lam = as_lam(lam)
-        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        idx = _core.route(self._assign(X, "embeddings"), self._psi, self._cost, lam)
+        idx, single, _ = self._decide(self._pool(), embeddings, lam, encoder, allowed,
+                                      max_cost, strict, budget)
         return int(idx[0]) if single else idx
 
-    def route(self, embeddings: Any, lam: float = 0.0, *,
-              encoder: str | None = None) -> np.ndarray | str:
-        """Name of the chosen model per prompt: ``(n,)`` str array, or a str for one."""
-        idx = self.route_indices(embeddings, lam, encoder=encoder)
-        names = np.asarray(self._names)
-        return str(names[idx]) if isinstance(idx, int) else names[idx]
+    def route(self, embeddings: Any, lam: float | None = None, *, encoder: str | None = None,
+              allowed: Any = None, max_cost: Any = None, strict: bool = False,
+              budget: Calibration | None = None) -> np.ndarray | str:
+        """Name of the chosen model per prompt: ``(n,)`` str array, or a str for one.
+
+        Parameters
+        ----------
+        embeddings : (n, dim) or (dim,) array
+        lam : float, default 0
+            Cost weight: 0 picks the most accurate predicted model, larger values
+            cheaper ones. Not with ``budget``.
+        encoder : str, optional
+            Name of the encoder of ``embeddings`` (checked against the router's).
+        allowed : model names, bool ``(M,)`` or bool ``(n, M)``, optional
+            Models available to the request(s) (see :mod:`uniroute.constraints`).
+        max_cost : float or ``(n,)`` array, optional
+            Per-request price cap: models costing more are excluded.
+        strict : bool
+            Raise :class:`~uniroute.exceptions.NoFeasibleModelError` instead of falling
+            back to the cheapest allowed model when nothing is feasible.
+        budget : Calibration, optional
+            The result of :meth:`calibrate`: route with its (possibly mixed) lam.
+        """
+        pool = self._pool()
+        idx, single, _ = self._decide(pool, embeddings, lam, encoder, allowed, max_cost,
+                                      strict, budget)
+        names = np.asarray(pool.names)
+        return str(names[idx[0]]) if single else names[idx]
+
+    def route_text(self, prompts: Any, lam: float | None = None, *, encoder: Any = None,
+                   **constraints: Any) -> np.ndarray | str:
+        """Encode raw prompt text and route it, in one call.
+
+        ``prompts`` is a str or a sequence of str; ``encoder`` an encoder object (default:
+        the router's, see the class docstring). Other arguments as in :meth:`route`.
+        """
+        X, single = self._encode(prompts, encoder)
+        out = self.route(X, lam, **constraints)
+        return str(out[0]) if single else out
+
+    def explain(self, x_or_text: Any, lam: float | None = None, *, encoder: Any = None,
+                allowed: Any = None, max_cost: Any = None, strict: bool = False,
+                budget: Calibration | None = None) -> Explanation | list[Explanation]:
+        """Explain the routing of prompts given as embeddings or as text.
+
+        Returns one :class:`~uniroute.explain.Explanation` for one prompt (a str or a
+        ``(dim,)`` array), a list of them for a batch. The decision is the one
+        :meth:`route` makes with the same arguments.
+        """
+        pool = self._pool()
+        if isinstance(x_or_text, str) or (isinstance(x_or_text, (list, tuple)) and x_or_text
+                                          and isinstance(x_or_text[0], str)):
+            X, single = self._encode(x_or_text, encoder)
+        else:
+            X, single = x_or_text, False
+        name = encoder if isinstance(encoder, str) and X is x_or_text else None
+        idx, single_x, extra = self._decide(pool, X, lam, name, allowed, max_cost, strict,
+                                            budget)
+        labels, sqdist, lams, feasible = extra
+        rows = explain_rows(pool.names, pool.cluster_error, pool.cost, labels, sqdist, lams,
+                            feasible, idx)
+        return rows[0] if (single or single_x) else rows
+
+    def calibrate(self, embeddings: Any, *, target_cost: float | None = None,
+                  target_quality: float | None = None,
+                  target_share: tuple[str, float] | None = None,
+                  encoder: str | None = None) -> Calibration:
+        """Choose lam on a sample of unlabelled traffic so that a target is met exactly.
+
+        Give exactly one target: the average cost per prompt, the predicted quality
+        (1 - average predicted error), or one model's share ``(name, fraction)``. The
+        breakpoints of the exact lam-path are walked (no search); a target inside a step
+        mixes the two bracketing decisions (see :mod:`uniroute.calibration`). Pass the
+        result to ``route(..., budget=...)``. For a share, the smallest lam (highest
+        quality) that meets it is taken. A target out of reach gives the closest decision
+        with ``exact=False``.
+        """
+        given = [t is not None for t in (target_cost, target_quality, target_share)]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of target_cost, target_quality, target_share")
+        pool = self._pool()
+        self._check_encoder(encoder)
+        X, _ = as_embeddings(embeddings, "embeddings", self.embedding_dim)
+        if X.shape[0] == 0:
+            raise ValueError("embeddings is empty; calibration needs a sample of prompts")
+        labels = self._assign(pool, X, "embeddings")[0]
+        spend = pool.expected_cost(float(self.shrinkage))
+        if target_share is not None:
+            if not (isinstance(target_share, tuple) and len(target_share) == 2):
+                raise TypeError("target_share must be a tuple (model name, fraction)")
+            model, frac = target_share
+            frac = as_cost(frac, "target_share fraction")
+            if frac > 1.0:
+                raise ValueError(f"target_share fraction must lie in [0, 1], got {frac}")
+            return solve(pool, labels, "share", frac, spend, pool.index_of(model))
+        if target_cost is not None:
+            return solve(pool, labels, "cost", as_cost(target_cost, "target_cost"), spend)
+        quality = as_cost(target_quality, "target_quality")
+        if quality > 1.0:
+            raise ValueError(f"target_quality must lie in [0, 1], got {quality}")
+        return solve(pool, labels, "quality", quality, spend)
 
     def route_path(self) -> RoutePath:
         """The exact lam-path per cluster (the lower convex hull of (cost, Psi[:, k]))."""
-        self._check_pool()
-        return RoutePath(*_core.route_path(self._psi, self._cost))
+        pool = self._pool()
+        return RoutePath(*_core.route_path(pool.cluster_error, pool.cost))
 
-    def _assign(self, X: np.ndarray, name: str) -> np.ndarray:
-        assert self._centroids is not None
+    # ------------------------------------------------------------------ internals
+    def _decide(self, pool: PoolSnapshot, embeddings: Any, lam: float | None,
+                encoder: str | None, allowed: Any, max_cost: Any, strict: bool,
+                budget: Calibration | None) -> tuple[np.ndarray, bool, tuple[Any, ...]]:
+        """Route on one snapshot; returns indices, whether one prompt, explain details."""
+        self._check_encoder(encoder)
+        if budget is not None and lam is not None:
+            raise ValueError("pass lam or budget, not both")
+        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
+        n = X.shape[0]
+        labels, sqdist = self._assign(pool, X, "embeddings")
+        allow = allowed_mask(pool, allowed, n)
+        cap = cap_mask(pool, max_cost, n)
+        if budget is None:
+            lam_v = as_lam(0.0 if lam is None else lam)
+            idx = route_constrained(pool, labels, lam_v, allow, cap, strict)
+            lams = np.full(n, lam_v)
+        else:
+            if not isinstance(budget, Calibration):
+                raise TypeError("budget must be a Calibration from calibrate()")
+            budget.check_pool(pool)
+            idx = route_constrained(pool, labels, budget.lam_low, allow, cap, strict)
+            lams = np.full(n, budget.lam_low)
+            if budget.weight > 0.0:
+                high = mix_uniform(X) < budget.weight
+                idx = np.where(high, route_constrained(pool, labels, budget.lam_high, allow,
+                                                       cap, strict), idx)
+                lams[high] = budget.lam_high
+        feasible = np.ones((n, pool.n_models), dtype=bool)
+        for mask in (allow, cap):
+            if mask is not None:
+                feasible &= mask
+        return idx, single, (labels, sqdist, lams, feasible)
+
+    def _encode(self, prompts: Any, encoder: Any) -> tuple[np.ndarray, bool]:
+        texts, single = as_texts(prompts)
+        enc = self._resolve_encoder(encoder)
+        return enc.encode(texts), single
+
+    def _resolve_encoder(self, encoder: Any) -> Any:
+        self._fitted()
+        if self._encoder_name is None:
+            raise ValueError("this router has no recorded encoder, so text cannot be routed; "
+                             "construct it with UniRouter(encoder=...) and fit it on that "
+                             "encoder's embeddings")
+        enc = encoder if encoder is not None else self._text_encoder
+        if enc is None:
+            if self._encoder_name != DEFAULT_NAME:
+                raise ValueError(f"pass encoder=: the router was fitted with encoder "
+                                 f"{self._encoder_name!r}, which is not the default")
+            from uniroute.encoders import default
+
+            enc = self._text_encoder = default()
+        if getattr(enc, "name", None) != self._encoder_name:
+            raise ValueError(f"encoder {getattr(enc, 'name', None)!r} is not the router's "
+                             f"encoder {self._encoder_name!r}; refit the router for it")
+        if int(getattr(enc, "dim", -1)) != self.embedding_dim:
+            raise ValueError(f"encoder {enc.name!r} has dim {getattr(enc, 'dim', None)}, the "
+                             f"router was fitted with dim {self.embedding_dim}")
+        return enc
+
+    @staticmethod
+    def _assign(pool: PoolSnapshot, X: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         try:
-            return _core.assign(X, self._centroids)[0]
+            return _core.assign(X, pool.centroids)
         except ValueError as exc:
             raise ValueError(str(exc).replace("X ", f"{name} ", 1)) from None
 
-    # ------------------------------------------------------------------ checks
-    def _check_fitted(self) -> None:
-        if self._centroids is None:
+    def _fitted(self) -> PoolSnapshot:
+        pool = self._state
+        if pool is None:
             raise NotFittedError("this UniRouter is not fitted yet; call fit(train_embeddings)")
+        return pool
 
-    def _check_pool(self) -> None:
-        self._check_fitted()
-        if not self._names:
+    def _pool(self) -> PoolSnapshot:
+        pool = self._fitted()
+        if not pool.names:
             raise EmptyPoolError("the pool is empty; add a model with add_model() first")
+        return pool
 
     def _check_encoder(self, encoder: str | None) -> None:
         if encoder is not None and self._encoder_name is not None and encoder != self._encoder_name:
@@ -250,26 +480,22 @@ class UniRouter:
     @property
     def models(self) -> list[str]:
         """Names of the models in the pool, in the order they were added."""
-        return list(self._names)
+        return [] if self._state is None else list(self._state.names)
 
     @property
     def costs(self) -> np.ndarray:
         """Price per query of each model: float64 ``(M,)`` (a copy)."""
-        return self._cost.copy()
+        return np.zeros(0) if self._state is None else self._state.cost.copy()
 
     @property
     def n_clusters(self) -> int:
         """K: the number of clusters (the parameter, before ``fit``)."""
-        if self._centroids is None:
-            return int(self._n_clusters)
-        return int(self._centroids.shape[0])
+        return int(self._n_clusters) if self._state is None else self._state.n_clusters
 
     @property
     def embedding_dim(self) -> int:
         """Dimension of the embeddings the router was fitted on."""
-        self._check_fitted()
-        assert self._centroids is not None
-        return int(self._centroids.shape[1])
+        return int(self._fitted().centroids.shape[1])
 
     @property
     def encoder_name(self) -> str | None:
@@ -279,76 +505,21 @@ class UniRouter:
     @property
     def centroids_(self) -> np.ndarray:
         """The K-means centroids: float32 ``(K, dim)`` (a copy)."""
-        self._check_fitted()
-        assert self._centroids is not None
-        return self._centroids.copy()
+        return self._fitted().centroids.copy()
 
     @property
     def cluster_error_(self) -> np.ndarray:
         """``Psi``: per-model, per-cluster error, float64 ``(M, K)`` (a copy)."""
-        return self._psi.copy()
+        return np.zeros((0, 0)) if self._state is None else np.array(self._state.cluster_error)
 
     @property
     def probe_count_(self) -> np.ndarray:
         """Answered probe prompts per model and cluster, float64 ``(M, K)`` (a copy)."""
-        return self._probe_count.copy()
+        return np.zeros((0, 0)) if self._state is None else np.array(self._state.probe_count)
 
     def __repr__(self) -> str:
-        state = "unfitted" if self._centroids is None else f"dim={self.embedding_dim}"
+        pool = self._state
+        state = "unfitted" if pool is None else f"dim={pool.centroids.shape[1]}"
         return (f"UniRouter(n_clusters={self.n_clusters}, {state}, "
-                f"models={len(self._names)}, encoder={self._encoder_name!r})")
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the router to one file (see :mod:`uniroute.io`), atomically."""
-        self._check_fitted()
-        assert self._centroids is not None
-        fields = {
-            "models": list(self._names),
-            "n_clusters": self.n_clusters,
-            "embedding_dim": self.embedding_dim,
-            "encoder": {"name": self._encoder_name, "dim": self._encoder_dim},
-            "hyperparameters": {"shrinkage": float(self.shrinkage), "n_init": int(self.n_init),
-                                "max_iter": int(self.max_iter), "tol": float(self.tol)},
-        }
-        arrays = {"centroids": self._centroids, "cost": self._cost,
-                  "cluster_error": self._psi, "error_sum": self._error_sum,
-                  "probe_count": self._probe_count}
-        write_archive(path, "UniRouter", arrays, fields)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], *,
-             max_bytes: int = DEFAULT_MAX_BYTES) -> UniRouter:
-        """Read a router written by :meth:`save`; raises RouterFileError if it is not valid."""
-        arrays, meta = read_archive(path, "UniRouter", max_bytes)
-        where = os.fspath(path)
-        try:
-            if not isinstance(meta["models"], list):
-                raise TypeError("'models' must be a list")
-            names = [as_name(n, "model name") for n in meta["models"]]
-            K, d = int(meta["n_clusters"]), int(meta["embedding_dim"])
-            hyper = meta["hyperparameters"]
-            enc = meta["encoder"]
-            router = cls(K, shrinkage=float(hyper["shrinkage"]), n_init=int(hyper["n_init"]),
-                         max_iter=int(hyper["max_iter"]), tol=float(hyper["tol"]),
-                         encoder=None if enc["name"] is None else as_name(enc["name"], "encoder"))
-            router._encoder_dim = None if enc["dim"] is None else int(enc["dim"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RouterFileError(f"{where}: bad metadata: {exc!r}") from exc
-        M = len(names)
-        shapes = {"centroids": (K, d), "cost": (M,), "cluster_error": (M, K),
-                  "error_sum": (M, K), "probe_count": (M, K)}
-        for key, shape in shapes.items():
-            if arrays.get(key) is None or arrays[key].shape != shape:
-                raise RouterFileError(f"{where}: array {key!r} must have shape {shape}")
-            if not np.isfinite(arrays[key]).all():
-                raise RouterFileError(f"{where}: array {key!r} holds NaN or inf")
-        if len(set(names)) != M or K < 1 or d < 1 or (arrays["cost"] < 0).any():
-            raise RouterFileError(f"{where}: inconsistent router (duplicate names or bad sizes)")
-        router._set_centroids(arrays["centroids"])
-        router._names = names
-        router._cost = arrays["cost"].astype(np.float64)
-        router._psi = arrays["cluster_error"].astype(np.float64)
-        router._error_sum = arrays["error_sum"].astype(np.float64)
-        router._probe_count = arrays["probe_count"].astype(np.float64)
-        return router
+                f"models={0 if pool is None else pool.n_models}, "
+                f"encoder={self._encoder_name!r})")

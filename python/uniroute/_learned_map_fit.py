@@ -1,0 +1,125 @@
+"""Fitting the LearnedMap prompt map (Jitkrittum et al., section 2.2).
+
+The map is ``Phi(x) = softmax(W x + b)`` over K clusters; the predicted error of a
+training LLM h on prompt x is ``gamma = Phi(x) . Psi[h]`` with ``Psi[h]`` held fixed.
+The loss is the binary cross-entropy of gamma against h's errors (NaN labels masked),
+averaged over observed (prompt, LLM) pairs, plus ``l2 / 2 * ||W - W0||^2`` -- an L2 pull
+toward the initial map (the K-means soft nearest-centroid map), which keeps the learned
+clusters close to the ones the LLM features were computed on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EPS = 1e-6
+
+
+@dataclass
+class MapParams:
+    W: np.ndarray  # (K, d)
+    b: np.ndarray  # (K,)
+
+
+@dataclass
+class FitHistory:
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    Z = Z - Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def centroid_init(centroids: np.ndarray, temperature: float) -> MapParams:
+    """The soft nearest-centroid map: ``softmax(-||x - c_k||^2 / T)`` as (W, b)."""
+    C = centroids.astype(np.float64)
+    return MapParams(W=2.0 * C / temperature, b=-(C * C).sum(1) / temperature)
+
+
+def loss_and_grad(params: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray,
+                  l2: float, W0: np.ndarray) -> tuple[float, MapParams]:
+    """Masked BCE of ``softmax(X W^T + b) @ psi.T`` against ``errors`` and its gradient.
+
+    Parameters
+    ----------
+    X : (n, d) float64 embeddings.
+    errors : (n, M) float64 in [0, 1]; NaN = unlabelled (ignored).
+    psi : (M, K) float64 cluster errors of the training LLMs.
+    """
+    Phi = softmax(X @ params.W.T + params.b)
+    gamma = np.clip(Phi @ psi.T, EPS, 1.0 - EPS)
+    mask = ~np.isnan(errors)
+    n_obs = max(int(mask.sum()), 1)
+    e = np.where(mask, errors, 0.0)
+    bce = -(e * np.log(gamma) + (1.0 - e) * np.log1p(-gamma))
+    diff = params.W - W0
+    loss = float(bce[mask].sum() / n_obs + 0.5 * l2 * (diff * diff).sum())
+    dgamma = np.where(mask, (gamma - e) / (gamma * (1.0 - gamma)), 0.0) / n_obs
+    dPhi = dgamma @ psi
+    dZ = Phi * (dPhi - (Phi * dPhi).sum(axis=1, keepdims=True))
+    return loss, MapParams(W=dZ.T @ X + l2 * diff, b=dZ.sum(axis=0))
+
+
+def val_loss(params: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray) -> float:
+    Phi = softmax(X @ params.W.T + params.b)
+    gamma = np.clip(Phi @ psi.T, EPS, 1.0 - EPS)
+    mask = ~np.isnan(errors)
+    e = errors[mask]
+    g = gamma[mask]
+    return float(-(e * np.log(g) + (1.0 - e) * np.log1p(-g)).mean()) if e.size else 0.0
+
+
+def fit_adam(init: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray, *,
+             X_val: np.ndarray | None, errors_val: np.ndarray | None, l2: float,
+             learning_rate: float, max_epochs: int, patience: int,
+             batch_size: int | None, rng: np.random.Generator) -> tuple[MapParams, FitHistory]:
+    """Adam on the masked BCE; early stopping on validation log loss (best epoch kept)."""
+    W0 = init.W.copy()
+    p = MapParams(init.W.copy(), init.b.copy())
+    m = MapParams(np.zeros_like(p.W), np.zeros_like(p.b))
+    v = MapParams(np.zeros_like(p.W), np.zeros_like(p.b))
+    beta1, beta2, step = 0.9, 0.999, 0
+    hist = FitHistory()
+    best, best_val, waited = MapParams(p.W.copy(), p.b.copy()), np.inf, 0
+    n = X.shape[0]
+    bs = n if not batch_size or batch_size >= n else batch_size
+    has_val = X_val is not None and errors_val is not None and X_val.shape[0] > 0
+    if has_val:
+        best_val = val_loss(p, X_val, errors_val, psi)  # type: ignore[arg-type]
+        hist.val_loss.append(best_val)
+    for epoch in range(1, max_epochs + 1):
+        order = rng.permutation(n) if bs < n else np.arange(n)
+        total = 0.0
+        for start in range(0, n, bs):
+            rows = order[start:start + bs]
+            loss, g = loss_and_grad(p, X[rows], errors[rows], psi, l2, W0)
+            total += loss * rows.size
+            step += 1
+            for par, grad, mom, var in ((p.W, g.W, m.W, v.W), (p.b, g.b, m.b, v.b)):
+                mom *= beta1
+                mom += (1 - beta1) * grad
+                var *= beta2
+                var += (1 - beta2) * grad * grad
+                mhat = mom / (1 - beta1**step)
+                vhat = var / (1 - beta2**step)
+                par -= learning_rate * mhat / (np.sqrt(vhat) + 1e-8)
+        hist.train_loss.append(total / n)
+        if has_val:
+            current = val_loss(p, X_val, errors_val, psi)  # type: ignore[arg-type]
+            hist.val_loss.append(current)
+            if current < best_val - 1e-7:
+                best, best_val, waited = MapParams(p.W.copy(), p.b.copy()), current, 0
+                hist.best_epoch = epoch
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+        else:
+            best, hist.best_epoch = MapParams(p.W.copy(), p.b.copy()), epoch
+    return best, hist

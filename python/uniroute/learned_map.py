@@ -1,0 +1,255 @@
+"""UniRoute (LearnedMap): a learned soft cluster map (Jitkrittum et al., section 2.2).
+
+The prompt map becomes ``Phi_k(x) = softmax_k(theta_k . x + b_k)`` while the LLM
+features stay the per-cluster errors ``Psi`` of the K-means clusters, so new LLMs join
+exactly as in :class:`~uniroute.UniRouter` (``add_model``, no refit). The map is fitted
+on the *training* LLMs: minimise the binary cross-entropy of ``Phi(x) . Psi(h)`` against
+their correctness on the training prompts, with their ``Psi`` computed from the
+validation prompts (the paper's reading; ``psi_source="train"`` is the alternative),
+starting from the K-means soft nearest-centroid map, with Adam, an L2 pull toward that
+start, and early stopping on validation log loss. The training LLMs shape the map only:
+they are not in the routing pool afterwards.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from uniroute import _core
+from uniroute._learned_map_fit import FitHistory, MapParams, centroid_init, fit_adam
+from uniroute._validation import as_array, as_embeddings, as_lam
+from uniroute.clustering import RandomState
+from uniroute.constraints import _no_feasible, allowed_mask, cap_mask
+from uniroute.exceptions import RouterFileError
+from uniroute.features import probe_statistics, shrunk_cluster_error
+from uniroute.router import UniRouter
+
+
+class LearnedMapRouter(UniRouter):
+    """UniRoute with a learned soft cluster map; same public methods as UniRouter.
+
+    Parameters
+    ----------
+    n_clusters, random_state, encoder, shrinkage, n_init, max_iter, tol
+        As in :class:`~uniroute.UniRouter` (the K-means clusters and the LLM features).
+    temperature : float or None
+        Temperature T of the initial map ``softmax(-||x - c_k||^2 / T)``. None picks
+        T from the training prompts: the median gap between the nearest and the
+        second-nearest squared centroid distance, divided by ln 10 (a typical prompt
+        starts with 10:1 odds on its nearest cluster).
+    l2 : float
+        Strength of the L2 pull of the map weights toward the initial map.
+    learning_rate, max_epochs, patience, batch_size : Adam settings; training stops
+        when the validation log loss has not improved for ``patience`` epochs and the
+        best epoch's map is kept.
+    psi_source : {"validation", "train"}
+        Prompts the training LLMs' cluster errors are computed from while fitting.
+
+    Examples
+    --------
+    >>> import numpy as np, uniroute
+    >>> rng = np.random.default_rng(0)
+    >>> X, V = rng.standard_normal((300, 8)), rng.standard_normal((100, 8))
+    >>> r = uniroute.LearnedMapRouter(n_clusters=4, random_state=0, max_epochs=5)
+    >>> r = r.fit(X, rng.random((300, 3)) < 0.6, V, rng.random((100, 3)) < 0.6)
+    >>> _ = r.add_model("a", 1.0, V, rng.random(100) < 0.5)
+    >>> r.route(V[:2]).shape
+    (2,)
+    """
+
+    _FILE_KIND = "LearnedMapRouter"
+
+    def __init__(self, n_clusters: int = 8, *, random_state: RandomState = None,
+                 encoder: Any = None, shrinkage: float = 1.0, n_init: int = 3,
+                 max_iter: int = 100, tol: float = 1e-4, temperature: float | None = None,
+                 l2: float = 1e-3, learning_rate: float = 0.01, max_epochs: int = 100,
+                 patience: int = 5, batch_size: int | None = 512,
+                 psi_source: str = "validation") -> None:
+        super().__init__(n_clusters, random_state=random_state, encoder=encoder,
+                         shrinkage=shrinkage, n_init=n_init, max_iter=max_iter, tol=tol)
+        self.temperature = temperature
+        self.l2 = l2
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.psi_source = psi_source
+        self._map: MapParams | None = None
+        self.history_: FitHistory | None = None
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, train_embeddings: Any, train_correct: Any = None,  # type: ignore[override]
+            val_embeddings: Any = None, val_correct: Any = None) -> LearnedMapRouter:
+        """Fit the clusters and the map.
+
+        Parameters
+        ----------
+        train_embeddings : (n_train, dim)
+        train_correct : (n_train, M_train) correctness of the training LLMs (NaN = missing)
+        val_embeddings : (n_val, dim)
+        val_correct : (n_val, M_train) the same LLMs on the validation prompts
+        """
+        if train_correct is None or val_embeddings is None or val_correct is None:
+            raise TypeError("LearnedMapRouter.fit needs train_embeddings, train_correct, "
+                            "val_embeddings and val_correct (the training LLMs' labels)")
+        if self.psi_source not in ("validation", "train"):
+            raise ValueError(f"psi_source must be 'validation' or 'train', got {self.psi_source!r}")
+        super().fit(train_embeddings)
+        X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
+                                 dtype=np.float64)
+        V = np.ascontiguousarray(as_embeddings(val_embeddings, "val_embeddings",
+                                               X.shape[1])[0], dtype=np.float64)
+        Y = _as_correct_matrix(train_correct, "train_correct", X.shape[0])
+        Yv = _as_correct_matrix(val_correct, "val_correct", V.shape[0])
+        if Y.shape[1] != Yv.shape[1] or Y.shape[1] < 1:
+            raise ValueError(f"train_correct has {Y.shape[1]} LLMs and val_correct "
+                             f"{Yv.shape[1]}; expected the same training LLMs (at least one)")
+        pool = self._fitted()
+        K = pool.n_clusters
+        src_X, src_Y = (V, Yv) if self.psi_source == "validation" else (X, Y)
+        labels = _core.assign(src_X, pool.centroids)[0]
+        psi = np.array([shrunk_cluster_error(*probe_statistics(labels, src_Y[:, m], K),
+                                             self.shrinkage) for m in range(Y.shape[1])])
+        T = self.temperature if self.temperature is not None else _auto_temperature(
+            X, pool.centroids)
+        init = centroid_init(pool.centroids, float(T))
+        rng = np.random.default_rng(self.random_state)
+        params, self.history_ = fit_adam(
+            init, X, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
+            learning_rate=float(self.learning_rate), max_epochs=int(self.max_epochs),
+            patience=int(self.patience), batch_size=self.batch_size, rng=rng)
+        self._map = MapParams(np.ascontiguousarray(params.W, dtype=np.float32),
+                              np.ascontiguousarray(params.b, dtype=np.float32))
+        self.temperature_ = float(T)
+        return self
+
+    # ------------------------------------------------------------------ routing
+    def soft_assign(self, embeddings: Any) -> np.ndarray:
+        """``Phi(x)``: soft cluster weights ``(n, K)``, or ``(K,)`` for one prompt."""
+        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
+        phi = self._phi(X)
+        return phi[0] if single else phi
+
+    def _phi(self, X: np.ndarray) -> np.ndarray:
+        if self._map is None:
+            from uniroute.exceptions import NotFittedError
+
+            raise NotFittedError("this LearnedMapRouter is not fitted yet; call fit(...)")
+        try:
+            return _core.soft_assign(X, self._map.W, self._map.b)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("X ", "embeddings ", 1)) from None
+
+    def predict_error(self, embeddings: Any, *, encoder: str | None = None) -> np.ndarray:
+        """Predicted error ``Phi(x) . Psi[m]``: ``(n, M)``, or ``(M,)`` for one prompt."""
+        pool = self._pool()
+        self._check_encoder(encoder)
+        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
+        err = self._phi(X).astype(np.float64) @ pool.cluster_error.T
+        return err[0] if single else err
+
+    def _decide(self, pool: Any, embeddings: Any, lam: float | None, encoder: str | None,
+                allowed: Any, max_cost: Any, strict: bool,
+                budget: Any) -> tuple[np.ndarray, bool, tuple[Any, ...]]:
+        self._check_encoder(encoder)
+        if budget is not None:
+            raise NotImplementedError("budget calibration uses the exact lam-path of hard "
+                                      "clusters; it is not available for LearnedMapRouter")
+        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
+        lam_v = as_lam(0.0 if lam is None else lam)
+        phi = self._phi(X)
+        n, M = X.shape[0], pool.n_models
+        allow = allowed_mask(pool, allowed, n)
+        cap = cap_mask(pool, max_cost, n)
+        if allow is None and cap is None:
+            return _core.route(phi, pool.cluster_error, pool.cost, lam_v), single, ()
+        allow_rows = np.broadcast_to(np.ones(M, bool) if allow is None else allow, (n, M))
+        feasible = allow_rows if cap is None else allow_rows & np.broadcast_to(cap, (n, M))
+        return _masked_route(phi, pool, lam_v, allow_rows, feasible, strict), single, ()
+
+    def explain(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("explain() reports the hard cluster of a prompt; use "
+                                  "soft_assign() and predict_error() with LearnedMapRouter")
+
+    def calibrate(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("calibrate() walks the exact lam-path of hard clusters; it "
+                                  "is not available for LearnedMapRouter")
+
+    def route_path(self) -> Any:
+        raise NotImplementedError("a soft cluster map has no per-cluster lam-path; sweep lam "
+                                  "with route() instead")
+
+    # ------------------------------------------------------------------ persistence
+    def _archive(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, fields = super()._archive()
+        if self._map is None:
+            raise RouterFileError("a LearnedMapRouter must be fitted before it is saved")
+        arrays.update(map_weight=self._map.W, map_bias=self._map.b)
+        fields["learned_map"] = {"temperature": self.temperature_, "l2": float(self.l2),
+                                 "psi_source": self.psi_source}
+        return arrays, fields
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                       where: str) -> None:
+        pool = self._fitted()
+        K, d = pool.n_clusters, pool.centroids.shape[1]
+        W, b = arrays.get("map_weight"), arrays.get("map_bias")
+        if W is None or b is None or W.shape != (K, d) or b.shape != (K,) \
+                or W.dtype != np.float32 or b.dtype != np.float32:
+            raise RouterFileError(f"{where}: map_weight must be float32 ({K}, {d}) and "
+                                  f"map_bias float32 ({K},)")
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise RouterFileError(f"{where}: the learned map holds NaN or inf")
+        lm = meta.get("learned_map")
+        if not isinstance(lm, dict):
+            raise RouterFileError(f"{where}: metadata has no 'learned_map' table")
+        self._map = MapParams(W, b)
+        self.temperature_ = float(lm.get("temperature", 0.0))
+        self.l2 = float(lm.get("l2", self.l2))
+        self.psi_source = str(lm.get("psi_source", self.psi_source))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._map is None:
+            return (LearnedMapRouter, (self.n_clusters,))
+        return super().__reduce__()
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("UniRouter(", "LearnedMapRouter(", 1)
+
+
+def _as_correct_matrix(x: Any, name: str, n: int) -> np.ndarray:
+    arr = np.asarray(x)
+    arr = as_array(arr.astype(np.float64) if arr.dtype == bool else arr, name).astype(np.float64)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n}, n_training_llms), got {arr.shape}")
+    seen = arr[~np.isnan(arr)]
+    if seen.size and (seen.min() < 0 or seen.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] (NaN = missing)")
+    return arr
+
+
+def _auto_temperature(X: np.ndarray, centroids: np.ndarray, sample: int = 5000) -> float:
+    C = centroids.astype(np.float64)
+    if C.shape[0] < 2:
+        return 1.0
+    Xs = X[np.linspace(0, X.shape[0] - 1, min(sample, X.shape[0])).astype(int)]
+    d2 = (Xs * Xs).sum(1)[:, None] - 2 * Xs @ C.T + (C * C).sum(1)
+    two = np.partition(d2, 1, axis=1)[:, :2]
+    gap = float(np.median(two[:, 1] - two[:, 0]))
+    return max(gap, 1e-12) / np.log(10.0)
+
+
+def _masked_route(phi: np.ndarray, pool: Any, lam: float, allow: np.ndarray,
+                  feasible: np.ndarray, strict: bool) -> np.ndarray:
+    """Dense route restricted per prompt to ``feasible`` models (same tie rule and the
+    same fallback as :func:`uniroute.constraints.route_constrained`)."""
+    scores = phi.astype(np.float64) @ pool.cluster_error.T + lam * pool.cost
+    order = pool.cost_order()  # cheaper first, then lower index
+    idx = order[np.argmin(np.where(feasible, scores, np.inf)[:, order], axis=1)]
+    empty = ~feasible.any(axis=1)
+    if empty.any():
+        _no_feasible(~allow[empty].any(axis=1), np.flatnonzero(empty), strict, 0)
+        rank = np.where(allow[empty][:, order], np.arange(pool.n_models), pool.n_models)
+        idx[empty] = order[np.argmin(rank, axis=1)]
+    return idx

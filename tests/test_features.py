@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uniroute.features import (bernoulli_log_likelihood, choose_shrinkage, mean_backoff_cluster_error,
+                               probe_statistics, shrunk_cluster_error, soft_probe_statistics)
+
+
+def test_hand_worked_estimators():
+    # Cluster 0: 3 probes, 1 error; cluster 1: 1 probe, 0 errors; cluster 2: empty.
+    labels = np.array([0, 0, 0, 1])
+    correct = np.array([1.0, 0.0, 1.0, 1.0])
+    err_sum, count = probe_statistics(labels, correct, 3)
+    np.testing.assert_array_equal(err_sum, [1, 0, 0])
+    np.testing.assert_array_equal(count, [3, 1, 0])
+    np.testing.assert_allclose(mean_backoff_cluster_error(err_sum, count), [1 / 3, 0.0, 0.25])
+    overall = (1 + 0.5) / (4 + 1)
+    np.testing.assert_allclose(shrunk_cluster_error(err_sum, count, 2.0),
+                               [(1 + 2 * overall) / 5, (0 + 2 * overall) / 3, overall])
+    np.testing.assert_allclose(shrunk_cluster_error(err_sum, count, 0.0), [1 / 3, 0.0, overall])
+    with pytest.raises(ValueError, match="shrinkage"):
+        shrunk_cluster_error(err_sum, count, -1.0)
+
+
+def test_soft_probes_reduce_to_hard_with_one_hot_weights(rng):
+    labels = rng.integers(0, 4, 50)
+    correct = rng.random(50)
+    correct[::7] = np.nan
+    hard = probe_statistics(labels, correct, 4)
+    soft = soft_probe_statistics(np.eye(4)[labels], correct)
+    np.testing.assert_allclose(soft[0], hard[0])
+    np.testing.assert_allclose(soft[1], hard[1])
+    both = soft_probe_statistics(np.eye(4)[labels], np.stack([correct, correct], 1))
+    np.testing.assert_allclose(both[0][1], hard[0])
+
+
+def test_choose_shrinkage_prefers_strong_pooling_when_clusters_do_not_matter(rng):
+    n, M, K = 400, 4, 20
+    acc = rng.uniform(0.3, 0.9, M)  # cluster-independent accuracy
+    probe = (rng.random((60, M)) < acc).astype(float)
+    held = (rng.random((n, M)) < acc).astype(float)
+    best, scores = choose_shrinkage(rng.integers(0, K, 60), probe, rng.integers(0, K, n), held, K)
+    assert best >= 10.0 and scores[best] > scores[0.0]
+
+
+def test_log_likelihood_hand_case():
+    psi = np.array([[0.25, 0.5]])
+    ll = bernoulli_log_likelihood(psi, np.array([0, 1]), np.array([[1.0], [0.0]]))
+    assert ll == pytest.approx((np.log(0.75) + np.log(0.5)) / 2)

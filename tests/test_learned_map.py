@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import uniroute
+from uniroute import LearnedMapRouter, UniRouter
+
+
+@pytest.fixture
+def world(rng):
+    """4 topics; 4 training LLMs and 3 new ones, each good on some topics."""
+    d = 10
+    topics = rng.standard_normal((4, d)) * 3
+
+    def prompts(n):
+        t = rng.integers(0, 4, n)
+        return (topics[t] + rng.standard_normal((n, d))).astype(np.float32), t
+
+    skill = rng.uniform(0.1, 0.95, (7, 4))
+
+    def answers(t, models):
+        return (rng.random((t.size, len(models))) < skill[models][:, t].T).astype(float)
+
+    Xtr, ttr = prompts(1500)
+    Xva, tva = prompts(300)
+    return prompts, answers, Xtr, ttr, Xva, tva
+
+
+def fitted(world, **kw):
+    prompts, answers, Xtr, ttr, Xva, tva = world
+    r = LearnedMapRouter(n_clusters=6, random_state=0, **kw)
+    r.fit(Xtr, answers(ttr, [0, 1, 2, 3]), Xva, answers(tva, [0, 1, 2, 3]))
+    for m in (4, 5, 6):
+        r.add_model(f"new{m}", float(m), Xva, answers(tva, [m])[:, 0])
+    return r
+
+
+def test_fit_route_and_pool(world):
+    prompts = world[0]
+    r = fitted(world, max_epochs=20)
+    X, _ = prompts(200)
+    assert r.models == ["new4", "new5", "new6"]  # training LLMs are not in the pool
+    err = r.predict_error(X)
+    assert err.shape == (200, 3) and np.all((err > 0) & (err < 1))
+    phi = r.soft_assign(X)
+    np.testing.assert_allclose(phi.sum(1), 1.0, atol=1e-5)
+    for lam in (0.0, 0.05, 10.0):
+        idx = r.route_indices(X, lam)
+        ref = np.argmin(err + lam * r.costs, axis=1)
+        assert np.mean(idx == ref) > 0.99
+    assert isinstance(r.route(X[0]), str)
+    assert r.history_ is not None and len(r.history_.train_loss) >= 1
+    r.remove_model("new5")
+    assert r.predict_error(X).shape == (200, 2)
+
+
+def test_sharp_temperature_reproduces_kmeans_routes(world):
+    prompts, answers, Xtr, ttr, Xva, tva = world
+    lm = fitted(world, temperature=1e-6, max_epochs=0)
+    km = UniRouter(n_clusters=6, random_state=0).fit(Xtr)
+    X, _ = prompts(500)
+    np.testing.assert_array_equal(lm.centroids_, km.centroids_)
+    hard = km.assign(X)
+    np.testing.assert_array_equal(lm.soft_assign(X).argmax(1), hard)
+    psi = lm.cluster_error_  # the K-means router's features for the same probes
+    for lam in (0.0, 0.1, 1.0):
+        ref = np.argmin(psi.T[hard] + lam * lm.costs, axis=1)
+        np.testing.assert_array_equal(lm.route_indices(X, lam), ref)
+
+
+def test_fit_is_deterministic_for_a_seed(world):
+    a = fitted(world, max_epochs=5)
+    b = fitted(world, max_epochs=5)
+    X = world[2][:100]
+    np.testing.assert_array_equal(a.soft_assign(X), b.soft_assign(X))
+
+
+def test_learning_improves_validation_loss(world):
+    r = fitted(world, max_epochs=30)
+    h = r.history_
+    assert min(h.val_loss) <= h.val_loss[0]
+    assert h.val_loss[h.best_epoch] == min(h.val_loss)
+
+
+def test_save_load_and_pickle_round_trip(world, tmp_path):
+    prompts = world[0]
+    r = fitted(world, max_epochs=5)
+    X, _ = prompts(300)
+    r.save(tmp_path / "lm.npz")
+    loaded = LearnedMapRouter.load(tmp_path / "lm.npz")
+    for lam in (0.0, 0.3):
+        np.testing.assert_array_equal(loaded.route(X, lam), r.route(X, lam))
+    again = pickle.loads(pickle.dumps(r))
+    np.testing.assert_array_equal(again.route(X, 0.1), r.route(X, 0.1))
+    assert isinstance(again, LearnedMapRouter) and "LearnedMapRouter(" in repr(again)
+    with pytest.raises(uniroute.RouterFileError, match="expected a 'UniRouter'"):
+        UniRouter.load(tmp_path / "lm.npz")
+
+
+def test_constraints_match_a_masked_reference(world):
+    prompts = world[0]
+    r = fitted(world, max_epochs=3)
+    X, _ = prompts(100)
+    err = r.predict_error(X)
+    got = r.route_indices(X, 0.01, allowed=["new4", "new6"])
+    score = np.where([True, False, True], err + 0.01 * r.costs, np.inf)
+    np.testing.assert_array_equal(got, score.argmin(1))
+    capped = r.route(X, 0.0, max_cost=4.5)
+    assert set(capped) == {"new4"}
+    with pytest.raises(uniroute.NoFeasibleModelError):
+        r.route(X, 0.0, max_cost=1.0, strict=True)
+    assert set(r.route(X, 0.0, max_cost=1.0)) == {"new4"}  # fallback: cheapest allowed
+
+
+def test_errors(world):
+    prompts, answers, Xtr, ttr, Xva, tva = world
+    r = LearnedMapRouter(n_clusters=3)
+    with pytest.raises(TypeError, match="needs train_embeddings, train_correct"):
+        r.fit(Xtr)
+    with pytest.raises(ValueError, match="same training LLMs"):
+        r.fit(Xtr, answers(ttr, [0, 1]), Xva, answers(tva, [0]))
+    with pytest.raises(ValueError, match=r"train_correct must have shape \(1500"):
+        r.fit(Xtr, answers(ttr, [0])[:10], Xva, answers(tva, [0]))
+    with pytest.raises(ValueError, match="psi_source"):
+        LearnedMapRouter(3, psi_source="x").fit(Xtr, answers(ttr, [0]), Xva, answers(tva, [0]))
+    f = fitted(world, max_epochs=1)
+    for call in (f.explain, f.calibrate, f.route_path):
+        with pytest.raises(NotImplementedError):
+            call()
+    with pytest.raises(uniroute.NotFittedError):
+        LearnedMapRouter(3).soft_assign(np.ones((1, 10)))
