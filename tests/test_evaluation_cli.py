@@ -30,13 +30,15 @@ def test_cli_evaluates_a_users_own_npz(user_npz, tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "my_logs: 600 prompts, 12 LLMs" in text
-    for name in ("ZeroRouter", "K-NN", "UniRoute (K-means)", "Clairvoyant", "Random",
+    for name in ("ZeroRouter", "K-NN", "UniRoute (K-means)", "UniRoute (LearnedMap)",
+                 "Clairvoyant", "Random",
                  "Best single LLM", "Oracle", "Area(50%)", "QNC", "run time"):
         assert name in text
     doc = json.loads(out.read_text())
     assert doc["dataset"] == "my_logs" and doc["trials"] == 3 and doc["n_val"] == 60
-    assert set(doc["methods"]) == {"zero_router", "knn", "uniroute_kmeans", "clairvoyant",
-                                   "random", "best_single", "oracle"}
+    assert set(doc["methods"]) == {"zero_router", "knn", "uniroute_kmeans",
+                                   "uniroute_learned_map", "clairvoyant", "random",
+                                   "best_single", "oracle"}
     for name, entry in doc["methods"].items():
         for metric in ("area", "area50", "qnc", "peak", "aiq"):
             assert set(entry[metric]) >= {"mean", "band", "per_trial"}

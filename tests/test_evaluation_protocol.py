@@ -12,7 +12,7 @@ from uniroute.evaluation import (ClairvoyantView, build_trial, evaluate, make_sp
 from uniroute.evaluation.baselines import (BestSingle, Clairvoyant, KNNRouter, RandomRouter,
                                            ZeroRouter)
 from uniroute.evaluation.protocol import split_models, split_prompts
-from uniroute.evaluation.routers import UniRouteKMeans
+from uniroute.evaluation.routers import UniRouteKMeans, UniRouteLearnedMap
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def zeroeval_small():
 
 def fast_routers():
     return [ZeroRouter(), KNNRouter(grid=(5, 20, 50)), UniRouteKMeans(grid=(5, 10, 20)),
-            RandomRouter(), BestSingle(), Clairvoyant(n_components=32)]
+            UniRouteLearnedMap(grid=(5, 10, 20), max_epochs=5), RandomRouter(), BestSingle(),
+            Clairvoyant(n_components=32)]
 
 
 def decisions_of(router, view, clairvoyant_view):
@@ -115,7 +116,7 @@ def test_probe_labels_do_reach_the_routers(zeroeval_small):
     q[np.ix_(split.val, split.test_models)] = 1.0 - q[np.ix_(split.val, split.test_models)]
     a_views = build_trial(data, split, seed=11)
     b_views = build_trial(dataclasses.replace(data, quality=q), split, seed=11)
-    for a, b in zip(fast_routers()[:3], fast_routers()[:3]):  # ZeroRouter, K-NN, UniRoute
+    for a, b in zip(fast_routers()[:4], fast_routers()[:4]):  # ZeroRouter, K-NN, UniRoute x2
         assert not same(decisions_of(a, *a_views[:2]), decisions_of(b, *b_views[:2])), a.name
 
 

@@ -10,7 +10,8 @@ from uniroute.evaluation.baselines import (BestSingle, Clairvoyant, RandomRouter
                                            _logistic)
 from uniroute.evaluation.decisions import ClusterErrors, ModelMixtures, PromptErrors
 from uniroute.evaluation.protocol import TrialView
-from uniroute.evaluation.routers import Router, UniRouteKMeans, available_routers
+from uniroute.evaluation.routers import (Router, UniRouteKMeans, UniRouteLearnedMap,
+                                        available_routers)
 from uniroute.evaluation.selection import (capped_grid, neighbor_errors, select_n_neighbors,
                                            validation_area)
 
@@ -39,8 +40,9 @@ def make_view(rng, n_train=120, n_val=60, n_test=50, d=6, m_train=4, m_test=3, c
 
 
 def test_registry_has_every_method_in_table_order():
-    assert available_routers() == ["zero_router", "knn", "uniroute_kmeans", "clairvoyant",
-                                   "random", "best_single"]
+    assert available_routers() == ["zero_router", "knn", "uniroute_kmeans",
+                                   "uniroute_learned_map", "clairvoyant", "random",
+                                   "best_single"]
     with pytest.raises(ValueError, match="unknown router 'nope'"):
         make_router("nope")
 
@@ -158,6 +160,17 @@ def test_uniroute_kmeans_router_uses_the_public_router(rng):
     d = r.decisions(view)
     assert isinstance(d, ClusterErrors) and d.labels.shape == (50,)
     assert UniRouteKMeans(n_clusters=3).fit(view).info["n_clusters"] == 3
+
+
+def test_learned_map_router_shares_the_k_choice(rng):
+    view = make_view(rng)
+    km = UniRouteKMeans(grid=(2, 4)).fit(view)
+    lm = UniRouteLearnedMap(grid=(2, 4), max_epochs=3).fit(view)
+    assert lm.info["n_clusters"] == km.info["n_clusters"] and len(view.scratch) == 1
+    assert lm.router_.models == view.test_models
+    d = lm.decisions(view)
+    assert isinstance(d, PromptErrors) and d.error.shape == (50, 3)
+    assert np.all((d.error >= 0) & (d.error <= 1))
 
 
 def test_clairvoyant_needs_its_view_and_predicts_probabilities(rng):

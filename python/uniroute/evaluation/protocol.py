@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,8 @@ class TrialView:
     train_routing_cost : (n_train_llms,) the same for the training LLMs
     seed : int, for the router's own randomness
     encoder : name of the embeddings' encoder, or None
+    scratch : dict, per-trial space where routers share derived work (e.g. the K
+        choice, which both UniRoute variants make identically); holds no labels of its own
     """
 
     train_embeddings: np.ndarray
@@ -129,6 +132,7 @@ class TrialView:
     train_routing_cost: np.ndarray
     seed: int
     encoder: str | None = None
+    scratch: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from uniroute.evaluation.decisions import ClusterErrors, Decisions
+from uniroute.evaluation.decisions import ClusterErrors, Decisions, PromptErrors
 from uniroute.evaluation.protocol import TrialView
 from uniroute.evaluation.selection import DEFAULT_K_GRID, select_n_clusters
 
@@ -63,29 +63,72 @@ class UniRouteKMeans(Router):
         self.n_init, self.max_iter, self.shrinkage = n_init, max_iter, shrinkage
         self.selection_n_init = selection_n_init
 
-    def fit(self, view: TrialView) -> UniRouteKMeans:
-        from uniroute import UniRouter
-
+    def _choose_k(self, view: TrialView) -> int:
         K = self.n_clusters
         if K is None:
-            K = int(select_n_clusters(
-                view.train_embeddings, view.train_quality, view.val_embeddings,
-                view.val_quality_train_models, view.val_cost_train_models, grid=self.grid,
-                shrinkage=self.shrinkage, random_state=view.seed,
-                n_init=self.selection_n_init, max_iter=self.max_iter))
+            key = ("n_clusters", tuple(self.grid), self.shrinkage, self.selection_n_init,
+                   self.max_iter)
+            if key not in view.scratch:  # shared by both UniRoute variants of a trial
+                view.scratch[key] = int(select_n_clusters(
+                    view.train_embeddings, view.train_quality, view.val_embeddings,
+                    view.val_quality_train_models, view.val_cost_train_models,
+                    grid=self.grid, shrinkage=self.shrinkage, random_state=view.seed,
+                    n_init=self.selection_n_init, max_iter=self.max_iter))
+            K = view.scratch[key]
         self.info["n_clusters"] = K
-        router = UniRouter(K, random_state=view.seed, encoder=view.encoder,
-                           shrinkage=self.shrinkage, n_init=self.n_init, max_iter=self.max_iter)
-        router.fit(view.train_embeddings)
+        return K
+
+    def _add_test_models(self, router: Any, view: TrialView) -> None:
         for m, name in enumerate(view.test_models):
             router.add_model(name, float(view.routing_cost[m]), view.val_embeddings,
                              view.val_quality[:, m])
         self.router_ = router
+
+    def fit(self, view: TrialView) -> UniRouteKMeans:
+        from uniroute import UniRouter
+
+        router = UniRouter(self._choose_k(view), random_state=view.seed, encoder=view.encoder,
+                           shrinkage=self.shrinkage, n_init=self.n_init, max_iter=self.max_iter)
+        router.fit(view.train_embeddings)
+        self._add_test_models(router, view)
         return self
 
     def decisions(self, view: TrialView) -> Decisions:
         labels = np.asarray(self.router_.assign(view.test_embeddings), dtype=np.int64)
         return ClusterErrors(labels, self.router_.cluster_error_)
+
+
+class UniRouteLearnedMap(UniRouteKMeans):
+    """UniRoute (LearnedMap) through the public :class:`uniroute.LearnedMapRouter`.
+
+    The same K choice and clusters as :class:`UniRouteKMeans`; the soft map is fitted on
+    the training LLMs' labels (train prompts; their validation labels for Psi and early
+    stopping), then each test LLM joins by its probe answers. Its predicted error
+    ``Phi(x) . Psi`` is scored exactly as a per-prompt error table.
+    """
+
+    name = "uniroute_learned_map"
+
+    def __init__(self, grid: tuple[int, ...] = DEFAULT_K_GRID, n_clusters: int | None = None,
+                 n_init: int = 3, max_iter: int = 100, shrinkage: float = 1.0,
+                 selection_n_init: int = 1, **map_options: Any) -> None:
+        super().__init__(grid, n_clusters, n_init, max_iter, shrinkage, selection_n_init)
+        self.map_options = map_options
+
+    def fit(self, view: TrialView) -> UniRouteLearnedMap:
+        from uniroute import LearnedMapRouter
+
+        K = self._choose_k(view)
+        router = LearnedMapRouter(K, random_state=view.seed, encoder=view.encoder,
+                                  shrinkage=self.shrinkage, n_init=self.n_init,
+                                  max_iter=self.max_iter, **self.map_options)
+        router.fit(view.train_embeddings, view.train_quality, view.val_embeddings,
+                   view.val_quality_train_models)
+        self._add_test_models(router, view)
+        return self
+
+    def decisions(self, view: TrialView) -> Decisions:
+        return PromptErrors(self.router_.predict_error(view.test_embeddings))
 
 
 _REGISTRY: dict[str, Callable[[], Router]] = {}
@@ -124,6 +167,7 @@ def _register_defaults() -> None:
     register_router("zero_router", baselines.ZeroRouter)
     register_router("knn", baselines.KNNRouter)
     register_router("uniroute_kmeans", UniRouteKMeans)
+    register_router("uniroute_learned_map", UniRouteLearnedMap)
     register_router("clairvoyant", baselines.Clairvoyant)
     register_router("random", baselines.RandomRouter)
     register_router("best_single", baselines.BestSingle)
