@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from uniroute import datasets
 from uniroute.datasets.embedllm import parameter_count
 from uniroute.datasets.zeroeval import GROUPS, prices

@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-
 from uniroute import datasets
 from uniroute.cli import main
 

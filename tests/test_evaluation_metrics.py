@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute.evaluation import metrics as mt
 from uniroute.evaluation.decisions import Choices, ModelMixtures, Scorer
 from uniroute.evaluation.report import sign_test
@@ -77,6 +76,7 @@ def test_aiq_by_hand():
     # cheapest point: .0234375 + (.5 + 1)/2 * .25 + .4375 = .6484375.
     c, q = mt.upper_hull(*hand_points())
     np.testing.assert_allclose(c, [0.25, 0.3125, 0.5625])
+    np.testing.assert_allclose(q, [0.25, 0.5, 1.0])
     assert mt.aiq(*hand_points()) == pytest.approx(0.6484375, abs=1e-12)
 
 

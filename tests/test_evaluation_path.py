@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute import _core
 from uniroute.evaluation import metrics as mt
 from uniroute.evaluation.decisions import Choices, ClusterErrors, PromptErrors, Scorer
@@ -94,7 +93,7 @@ def test_path_usage_sums_to_one_and_skips_unscored_rows():
 
 def test_scorer_rejects_mismatched_decisions():
     rng = np.random.default_rng(0)
-    psi, routing_cost, labels, quality, cost = random_case(rng, n=20, M=3)
+    _, routing_cost, _, quality, cost = random_case(rng, n=20, M=3)
     scorer = Scorer(quality, cost, routing_cost)
     with pytest.raises(ValueError, match="test pool has 3"):
         scorer.points(PromptErrors(np.zeros((20, 4))))

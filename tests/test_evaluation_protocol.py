@@ -5,12 +5,22 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from uniroute import datasets
-from uniroute.evaluation import (ClairvoyantView, build_trial, evaluate, make_split,
-                                 prepare_dataset, run_trial)
-from uniroute.evaluation.baselines import (BestSingle, Clairvoyant, KNNRouter, RandomRouter,
-                                           ZeroRouter)
+from uniroute.evaluation import (
+    ClairvoyantView,
+    build_trial,
+    evaluate,
+    make_split,
+    prepare_dataset,
+    run_trial,
+)
+from uniroute.evaluation.baselines import (
+    BestSingle,
+    Clairvoyant,
+    KNNRouter,
+    RandomRouter,
+    ZeroRouter,
+)
 from uniroute.evaluation.protocol import split_models, split_prompts
 from uniroute.evaluation.routers import UniRouteKMeans, UniRouteLearnedMap
 
@@ -138,7 +148,7 @@ def test_missing_labels_rule(zeroeval_small):
 
 def test_trials_are_seeded_and_independent_of_processes(zeroeval_small):
     small = zeroeval_small.select(prompts=np.arange(400))
-    kw = dict(trials=3, seed=7, routers=["zero_router", "knn", "random"])
+    kw = {"trials": 3, "seed": 7, "routers": ["zero_router", "knn", "random"]}
     one = evaluate(small, n_jobs=1, **kw)
     two = evaluate(small, n_jobs=2, **kw)
     assert [t.metrics for t in one.trials] == [t.metrics for t in two.trials]

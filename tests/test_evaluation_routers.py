@@ -3,17 +3,29 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute import KMeans, UniRouter, select_n_clusters
 from uniroute.evaluation import make_router, register_router
-from uniroute.evaluation.baselines import (BestSingle, Clairvoyant, RandomRouter, ZeroRouter,
-                                           _logistic)
+from uniroute.evaluation.baselines import (
+    BestSingle,
+    Clairvoyant,
+    RandomRouter,
+    ZeroRouter,
+    _logistic,
+)
 from uniroute.evaluation.decisions import ClusterErrors, ModelMixtures, PromptErrors
 from uniroute.evaluation.protocol import TrialView
-from uniroute.evaluation.routers import (Router, UniRouteKMeans, UniRouteLearnedMap,
-                                        available_routers)
-from uniroute.evaluation.selection import (capped_grid, neighbor_errors, select_n_neighbors,
-                                           validation_area)
+from uniroute.evaluation.routers import (
+    Router,
+    UniRouteKMeans,
+    UniRouteLearnedMap,
+    available_routers,
+)
+from uniroute.evaluation.selection import (
+    capped_grid,
+    neighbor_errors,
+    select_n_neighbors,
+    validation_area,
+)
 
 
 def make_view(rng, n_train=120, n_val=60, n_test=50, d=6, m_train=4, m_test=3, cost=None):
@@ -59,8 +71,8 @@ def test_a_new_router_plugs_in_without_protocol_changes(rng):
 
     register_router("constant_test_only", Constant)
     try:
-        from uniroute.evaluation.runner import run_trial
         from uniroute import datasets
+        from uniroute.evaluation.runner import run_trial
 
         data = datasets.load("zeroeval_math_code").select(prompts=np.arange(300),
                                                           models=np.arange(9))
@@ -79,7 +91,7 @@ def test_zero_router_takes_the_upper_hull_of_validation_points(rng):
     q = (rng.random((60, 4)) < 0.5).astype(float)
     for m, a in enumerate(acc):  # exact validation accuracies
         q[:, m] = 0.0
-        q[: int(round(a * 60)), m] = 1.0
+        q[: round(a * 60), m] = 1.0
     view = TrialView(**{**view.__dict__, "val_quality": q})
     zr = ZeroRouter().fit(view)
     # (3, .65) lies below the chord from (2, .6) to (4, .8): not on the hull

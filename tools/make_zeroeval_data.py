@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from uniroute.datasets import read_zeroeval
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from uniroute.evaluation.report import (LOWER_IS_BETTER, format_table, sign_test,
-                                        wins_losses)
+from uniroute.evaluation.report import LOWER_IS_BETTER, format_table, sign_test, wins_losses
 
 
 def refresh(summary: dict) -> dict:
@@ -28,7 +27,8 @@ def refresh(summary: dict) -> dict:
 
 
 def main(path: str, drop_pairs: bool = False) -> None:
-    doc = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
     for summary in doc.get("runs", [doc]):
         if drop_pairs:  # files written before APGR/CPT were limited to unequal-cost pairs
             for entry in summary["methods"].values():

@@ -69,8 +69,8 @@ MAPPING: dict[str, tuple[str, str, str]] = {
                                "B: no Anthropic key for that version -> Bedrock"),
     "deepseek-v2.5-0908": ("fireworks_ai/accounts/fireworks/models/deepseek-v2p5",
                            "listed-other-host",
-                           "C: open weights; DeepSeek's own 'deepseek-chat' key now prices a "
-                           "later model -> Fireworks AI's DeepSeek-V2.5"),
+                           ("C: open weights; DeepSeek's own 'deepseek-chat' key now prices a "
+                            "later model -> Fireworks AI's DeepSeek-V2.5")),
     "gemini-1.5-flash": ("vertex_ai/gemini-2.0-flash", "imputed",
                          "D: no gemini-1.5 keys; next listed Flash tier: gemini-2.0-flash"),
     "gemini-1.5-flash-exp-0827": ("vertex_ai/gemini-2.0-flash", "imputed",
@@ -90,9 +90,9 @@ MAPPING: dict[str, tuple[str, str, str]] = {
     "o1-mini-2024-09-12": ("azure/o1-mini-2024-09-12", "listed",
                            "B: no OpenAI key for that version -> Azure"),
     "reka-core-20240501": ("gpt-4o-2024-08-06", "imputed",
-                           "D: Reka is unpriced in the map (snowflake/reka-core has no price), "
-                           "size not public -> median frontier model of Q2-2024 "
-                           "(mistral-large-2 < gpt-4o-2024-08-06 < claude-3.5-sonnet)"),
+                           ("D: Reka is unpriced in the map (snowflake/reka-core has no "
+                            "price), size not public -> median frontier model of Q2-2024 "
+                            "(mistral-large-2 < gpt-4o-2024-08-06 < claude-3.5-sonnet)")),
 }
 
 

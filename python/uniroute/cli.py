@@ -63,8 +63,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import time
 
     from uniroute import datasets
-    from uniroute.evaluation import available_routers, evaluate
-    from uniroute.evaluation import report
+    from uniroute.evaluation import available_routers, evaluate, report
 
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     data = datasets.load(args.data)

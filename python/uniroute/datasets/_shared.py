@@ -47,7 +47,7 @@ def read_aligned_embeddings(folder: Path, n_rows: int,
         encoder = str(z["encoder"]) if "encoder" in z.files else MINILM
         if emb.shape[0] != n_rows:
             raise ValueError(f"{path} has {emb.shape[0]} rows, the matrices have {n_rows}")
-        if row_ids is not None and "row_ids" in z.files:
-            if [str(r) for r in z["row_ids"]] != [str(r) for r in row_ids]:
-                raise ValueError(f"{path}: row_ids do not match the matrices' item ids")
+        stored = [str(r) for r in z["row_ids"]] if "row_ids" in z.files else None
+        if row_ids is not None and stored is not None and stored != [str(r) for r in row_ids]:
+            raise ValueError(f"{path}: row_ids do not match the matrices' item ids")
     return emb, encoder

@@ -29,6 +29,7 @@ arrays (``np.array(list_of_str)``), never object arrays: the file is read with
 """
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -177,7 +178,7 @@ def read_npz(path: str | os.PathLike[str]) -> RoutingDataset:
         if prompts is None and "prompts_utf8" in z.files:
             blob = z["prompts_utf8"].tobytes()
             off = z["prompts_offsets"]
-            prompts = [blob[a:b].decode("utf-8") for a, b in zip(off[:-1], off[1:])]
+            prompts = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(off)]
         return RoutingDataset(
             quality=z["quality"], cost=z["cost"], models=_text(z, "models") or [],
             embeddings=z["embeddings"] if "embeddings" in z.files else None,

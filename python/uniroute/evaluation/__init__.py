@@ -7,12 +7,29 @@ validation / test, fits every router on what the protocol lets it see
 pool. ``report.summarize`` / ``report.format_table`` turn a run into the paper's table.
 """
 from uniroute.evaluation import metrics
-from uniroute.evaluation.decisions import (Choices, ClusterErrors, ModelMixtures, Points,
-                                           PromptErrors, Scorer)
-from uniroute.evaluation.protocol import (ClairvoyantView, Split, TrialView, build_trial,
-                                          make_split, prepare_dataset)
-from uniroute.evaluation.routers import (Router, UniRouteKMeans, available_routers,
-                                         make_router, register_router)
+from uniroute.evaluation.decisions import (
+                                           Choices,
+                                           ClusterErrors,
+                                           ModelMixtures,
+                                           Points,
+                                           PromptErrors,
+                                           Scorer,
+)
+from uniroute.evaluation.protocol import (
+                                           ClairvoyantView,
+                                           Split,
+                                           TrialView,
+                                           build_trial,
+                                           make_split,
+                                           prepare_dataset,
+)
+from uniroute.evaluation.routers import (
+                                           Router,
+                                           UniRouteKMeans,
+                                           available_routers,
+                                           make_router,
+                                           register_router,
+)
 from uniroute.evaluation.runner import EvaluationRun, TrialResult, evaluate, run_trial
 from uniroute.evaluation.selection import select_n_clusters, select_n_neighbors
 

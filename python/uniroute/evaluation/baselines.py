@@ -9,8 +9,7 @@ from uniroute.evaluation.decisions import Decisions, ModelMixtures, PromptErrors
 from uniroute.evaluation.metrics import upper_hull
 from uniroute.evaluation.protocol import ClairvoyantView, TrialView
 from uniroute.evaluation.routers import Router
-from uniroute.evaluation.selection import (DEFAULT_NEIGHBOR_GRID, neighbor_errors,
-                                           select_n_neighbors)
+from uniroute.evaluation.selection import DEFAULT_NEIGHBOR_GRID, neighbor_errors, select_n_neighbors
 
 
 def _val_accuracy(view: TrialView) -> np.ndarray:

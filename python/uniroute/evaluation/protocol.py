@@ -70,8 +70,8 @@ def split_prompts(n_prompts: int, rng: np.random.Generator, n_val: int | None = 
     With ``n_val`` the validation set has that many prompts, the test set keeps 30% and
     the training set gets the rest.
     """
-    n_test = int(round(test_fraction * n_prompts))
-    n_val = int(round(val_fraction * n_prompts)) if n_val is None else int(n_val)
+    n_test = round(test_fraction * n_prompts)
+    n_val = round(val_fraction * n_prompts) if n_val is None else int(n_val)
     if n_val < 1 or n_prompts - n_test - n_val < 1:
         raise ValueError(f"n_val = {n_val} leaves no training prompt out of {n_prompts} "
                          f"({n_test} are test prompts)")
@@ -84,7 +84,7 @@ def make_split(dataset: RoutingDataset, rng: np.random.Generator, n_val: int | N
                n_test_models: int | None = None) -> Split:
     """One trial's split of ``dataset`` (see :func:`split_models`, :func:`split_prompts`)."""
     M = dataset.n_models
-    n_test = max(1, int(round(M / 3))) if n_test_models is None else int(n_test_models)
+    n_test = max(1, round(M / 3)) if n_test_models is None else int(n_test_models)
     groups = dataset.groups or list(dataset.models)
     train_m, test_m = split_models(groups, n_test, rng)
     train, val, test = split_prompts(dataset.n_prompts, rng, n_val)
@@ -162,16 +162,17 @@ def build_trial(dataset: RoutingDataset, split: Split,
     val_cost = C[np.ix_(split.val, te)]
     val_cost_tr = C[np.ix_(split.val, tr)]
     routing_cost = mean_cost(val_cost)
-    view = dict(
-        train_embeddings=_ro(E[split.train]), val_embeddings=_ro(E[split.val]),
-        test_embeddings=_ro(E[split.test]),
-        train_models=[str(n) for n in names[tr]], test_models=[str(n) for n in names[te]],
-        train_quality=_ro(Q[np.ix_(split.train, tr)]),
-        val_quality_train_models=_ro(Q[np.ix_(split.val, tr)]),
-        val_cost_train_models=_ro(val_cost_tr),
-        val_quality=_ro(Q[np.ix_(split.val, te)]), val_cost=_ro(val_cost),
-        routing_cost=_ro(routing_cost), train_routing_cost=_ro(mean_cost(val_cost_tr)),
-        seed=int(seed), encoder=dataset.encoder)
+    view: dict[str, Any] = {
+        "train_embeddings": _ro(E[split.train]), "val_embeddings": _ro(E[split.val]),
+        "test_embeddings": _ro(E[split.test]),
+        "train_models": [str(n) for n in names[tr]],
+        "test_models": [str(n) for n in names[te]],
+        "train_quality": _ro(Q[np.ix_(split.train, tr)]),
+        "val_quality_train_models": _ro(Q[np.ix_(split.val, tr)]),
+        "val_cost_train_models": _ro(val_cost_tr),
+        "val_quality": _ro(Q[np.ix_(split.val, te)]), "val_cost": _ro(val_cost),
+        "routing_cost": _ro(routing_cost), "train_routing_cost": _ro(mean_cost(val_cost_tr)),
+        "seed": int(seed), "encoder": dataset.encoder}
     scorer = Scorer(Q[np.ix_(split.test, te)], C[np.ix_(split.test, te)], routing_cost)
     clairvoyant = ClairvoyantView(**view,
                                   test_models_train_quality=_ro(Q[np.ix_(split.train, te)]))

@@ -101,8 +101,8 @@ def format_table(summary: dict[str, Any]) -> str:
     """The Figure-2-style table: rows = methods; Area, Area(50%), QNC, peak (and AIQ)."""
     d = summary["details"]
     s = d["split"]
-    lines = [f"{summary['dataset']}: {d['n_prompts']} prompts, {d['n_models']} LLMs; "
-             f"cost: {d['cost']}"]
+    lines = [(f"{summary['dataset']}: {d['n_prompts']} prompts, {d['n_models']} LLMs; "
+              f"cost: {d['cost']}")]
     if d["dropped_models"]:
         dropped = ", ".join(f"{m} ({c:.1%} labelled)" for m, c in d["dropped_models"].items())
         lines.append(f"dropped (label coverage < min): {dropped}")
