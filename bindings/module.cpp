@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -277,6 +278,29 @@ void check_costs(const std::vector<T>& cost) {
   }
 }
 
+// Values finite in themselves can still overflow the arithmetic (e.g. float32 squared
+// norms above 3.4e38): such inputs get a clear error, never an inf/NaN-driven answer.
+template <class T>
+[[noreturn]] void overflow_error(const std::string& what) {
+  value_error(what + " overflows the " + std::string(sizeof(T) == 4 ? "float32" : "float64") +
+              " range; the values are too large: rescale them" +
+              (sizeof(T) == 4 ? " or pass float64 input" : ""));
+}
+
+template <class T>
+void check_result_finite(const T* r, Index n, const std::string& what) {
+  for (Index i = 0; i < n; ++i) {
+    if (!std::isfinite(r[i])) overflow_error<T>(what + " (row " + std::to_string(i) + ")");
+  }
+}
+
+template <class T>
+T max_abs(const T* p, Index n) {
+  T m = T(0);
+  for (Index i = 0; i < n; ++i) m = std::max(m, std::abs(p[i]));
+  return m;
+}
+
 // ---------------------------------------------------------------- assign
 template <class T>
 py::tuple assign_impl(const View& X, const View& C) {
@@ -288,11 +312,13 @@ py::tuple assign_impl(const View& X, const View& C) {
   {
     py::gil_scoped_release release;
     const uniroute::CentroidNorms<T> norms = uniroute::centroid_norms(cent.data(), C.rows, C.cols);
+    check_result_finite(norms.cn.data(), C.rows, "the squared norm of a centroid");
     const bool direct = zero_copy<T>(X);
     for_row_blocks<T>(X, !direct, [&](Index r0, Index nr, const T* p) {
       uniroute::assign_rows(p, nr, X.cols, cent.data(), norms, C.rows, lab + r0, dist + r0);
     });
     if (direct) check_rows_with_nonfinite<T>(X, dist, X.rows);
+    check_result_finite(dist, X.rows, "the squared distance of a prompt to the centroids");
   }
   return py::make_tuple(labels, sqdist);
 }
@@ -318,6 +344,7 @@ py::array soft_assign_impl(const View& X, const View& W, const View& b) {
     for_row_blocks<T>(X, true, [&](Index r0, Index nr, const T* p) {
       uniroute::soft_assign_rows(p, nr, X.cols, w.data(), bias.data(), W.rows,
                                  out + r0 * W.rows);
+      check_result_finite(out + r0 * W.rows, nr * W.rows, "X @ W.T + b");
     });
   }
   return P;
@@ -336,6 +363,16 @@ py::array soft_assign(const py::object& X_, const py::object& W_, const py::obje
   }
   return wants_double(X) ? soft_assign_impl<double>(X, W, b)
                          : soft_assign_impl<float>(X, W, b);
+}
+
+// Hard routes compare cluster_error + lam * cost in double: keep that sum finite.
+void check_score_range(const std::vector<double>& psi, const std::vector<double>& cost,
+                       double lam) {
+  const double bound = max_abs(psi.data(), static_cast<Index>(psi.size())) +
+                       lam * max_abs(cost.data(), static_cast<Index>(cost.size()));
+  if (!(bound < 0.25 * std::numeric_limits<double>::max())) {
+    overflow_error<double>("cluster_error + lam * cost");
+  }
 }
 
 // ---------------------------------------------------------------- route
@@ -361,6 +398,7 @@ py::array choice_table(const py::object& Psi_, const py::object& cost_, double l
   std::vector<double> psi = to_vector<double>(pool.psi, true);
   std::vector<double> cost = to_vector<double>(pool.cost, true);
   check_costs(cost);
+  check_score_range(psi, cost, lam);
   py::array_t<Label> table(pool.psi.cols);
   uniroute::choice_table(psi.data(), cost.data(), pool.psi.rows, pool.psi.cols, lam,
                          table.mutable_data());
@@ -376,7 +414,16 @@ py::array route_dense_impl(const View& Phi, const Pool& pool, double lam) {
   Label* o = out.mutable_data();
   {
     py::gil_scoped_release release;
+    const double psi_max = static_cast<double>(max_abs(psi.data(), pool.psi.rows * pool.psi.cols));
+    const double penalty_max = lam * static_cast<double>(max_abs(cost.data(), pool.psi.rows));
     for_row_blocks<T>(Phi, true, [&](Index r0, Index nr, const T* p) {
+      // |score| <= K * max|Phi| * max|Psi| + lam * max cost must stay representable.
+      const double bound = static_cast<double>(Phi.cols) *
+                               static_cast<double>(max_abs(p, nr * Phi.cols)) * psi_max +
+                           penalty_max;
+      if (!(bound < 0.25 * static_cast<double>(std::numeric_limits<T>::max()))) {
+        overflow_error<T>("the score Phi . cluster_error + lam * cost");
+      }
       uniroute::route_dense(p, nr, Phi.cols, psi.data(), cost.data(), pool.psi.rows,
                             static_cast<T>(lam), o + r0);
     });
@@ -389,6 +436,7 @@ py::array route_hard_impl(const View& L, const Pool& pool, double lam) {
   std::vector<double> cost = to_vector<double>(pool.cost, true);
   check_costs(cost);
   const Index K = pool.psi.cols;
+  check_score_range(psi, cost, lam);
   std::vector<Label> table(static_cast<size_t>(K));
   uniroute::choice_table(psi.data(), cost.data(), pool.psi.rows, K, lam, table.data());
   py::array_t<Label> out(L.rows);
@@ -514,6 +562,10 @@ std::shared_ptr<uniroute::CentroidIndex> make_index(const py::object& C_, bool h
   if (C.rows < 1) value_error("centroids must hold at least one centroid, got 0 rows");
   if (C.cols < 1) value_error("centroids must have dim >= 1, got 0 columns");
   const std::vector<float> cent = to_vector<float>(C, true);
+  {
+    const uniroute::CentroidNorms<float> norms = uniroute::centroid_norms(cent.data(), C.rows, C.cols);
+    check_result_finite(norms.cn.data(), C.rows, "the squared norm of a centroid");
+  }
   py::gil_scoped_release release;
   const auto compact = !half ? uniroute::Compact::none
                              : (fixed_point ? uniroute::Compact::i16 : uniroute::Compact::f16);
@@ -554,7 +606,12 @@ Label nearest_one(const uniroute::CentroidIndex& idx, const py::handle& x_, floa
   std::vector<float> buf;
   const float* x = one_prompt(x_, idx.dim(), buf);
   const Label k = idx.nearest(x, dist);
-  if (k < 0) value_error("x contains NaN or inf; expected finite values");
+  if (k < 0 || !std::isfinite(*dist)) {
+    for (Index j = 0; j < idx.dim(); ++j) {
+      if (!std::isfinite(x[j])) value_error("x contains NaN or inf; expected finite values");
+    }
+    overflow_error<float>("the squared distance of x to the centroids");
+  }
   return k;
 }
 
@@ -572,7 +629,7 @@ py::tuple index_assign(const uniroute::CentroidIndex& idx, const py::object& X_)
     bool ok = true;
     for (Index i = 0; i < X.rows; ++i) {
       lab[i] = idx.nearest(p + i * X.cols, dist + i);
-      if (lab[i] < 0) {
+      if (lab[i] < 0 || !std::isfinite(dist[i])) {
         check_finite(X, p + i * X.cols, i, 1);  // raises for NaN/inf
         ok = false;  // finite but ||x||^2 overflowed: the batch kernel decides
       }
@@ -586,6 +643,7 @@ py::tuple index_assign(const uniroute::CentroidIndex& idx, const py::object& X_)
       idx.assign(p, nr, lab + r0, dist + r0);
     });
     if (direct) check_rows_with_nonfinite<float>(X, dist, X.rows);
+    check_result_finite(dist, X.rows, "the squared distance of a prompt to the centroids");
   }
   return py::make_tuple(labels, sqdist);
 }
@@ -645,7 +703,13 @@ py::array top_k_inner(const py::object& Q_, const py::object& keys_, Index k) {
   Label* o = out.mutable_data();
   {
     py::gil_scoped_release release;
+    const double key_max = max_abs(keys.data(), static_cast<Index>(keys.size()));
     for_row_blocks<float>(Q, true, [&](Index r0, Index nr, const float* p) {
+      const double bound = static_cast<double>(Q.cols) * key_max *
+                           static_cast<double>(max_abs(p, nr * Q.cols));
+      if (!(bound < 0.25 * static_cast<double>(std::numeric_limits<float>::max()))) {
+        overflow_error<float>("the inner product of queries and keys");
+      }
       uniroute::top_k_inner(p, nr, keys.data(), Kv.rows, Q.cols, k, o + r0 * k);
     });
   }
@@ -663,6 +727,7 @@ py::array pairwise_sqdist(const py::object& X_, const py::object& C_) {
     py::gil_scoped_release release;
     for_row_blocks<float>(X, true, [&](Index r0, Index nr, const float* p) {
       uniroute::pairwise_sqdist(p, nr, cent.data(), C.rows, X.cols, o + r0 * C.rows);
+      check_result_finite(o + r0 * C.rows, nr * C.rows, "a squared distance");
     });
   }
   return out;

@@ -66,8 +66,9 @@ def call_route_labels(rng):
 def call_route_dense(rng):
     M, K, psi, cost = pool(rng)
     n = gen.dim(rng)
-    out = _core.route(gen.array(rng, (n, K)), psi, cost, gen.scalar(rng))
-    check_labels(out, n, M)
+    phi = gen.array(rng, (n, K))
+    out = _core.route(phi, psi, cost, gen.scalar(rng))
+    check_labels(out, len(np.asarray(phi)), len(np.asarray(psi)))
 
 
 def call_choice_table(rng):
@@ -87,6 +88,53 @@ def call_cluster_sums(rng):
     N, K, d = gen.dim(rng), gen.dim(rng), gen.dim(rng)
     sums, counts = _core.cluster_sums(gen.array(rng, (N, d)), gen.labels(rng, N, K), K)
     assert counts.sum() == N
+
+
+def call_pairwise_sqdist(rng):
+    N, K, d = gen.dim(rng), gen.dim(rng), gen.dim(rng)
+    D = _core.pairwise_sqdist(gen.array(rng, (N, d)), gen.array(rng, (K, d)))
+    assert not np.isnan(D).any() and (D >= 0).all()
+
+
+def call_top_k_inner(rng):
+    N, K, d = gen.dim(rng), gen.dim(rng), gen.dim(rng)
+    k = int(rng.integers(-1, K + 3))
+    keys = gen.array(rng, (K, d))
+    out = _core.top_k_inner(gen.array(rng, (N, d)), keys, k)
+    if out.size:
+        assert out.min() >= 0 and out.max() < len(np.asarray(keys))
+
+
+def call_centroid_index(rng):
+    K, d = gen.dim(rng), gen.dim(rng)
+    idx = _core.CentroidIndex(gen.array(rng, (K, d)), bool(rng.random() < 0.7),
+                              bool(rng.random() < 0.7))
+    n = gen.dim(rng)
+    X = gen.array(rng, (n, d) if rng.random() < 0.9 else (n, gen.dim(rng)))
+    labels, sqdist = idx.assign(X)
+    check_labels(labels, labels.size, idx.n_clusters)
+    assert not np.isnan(sqdist).any()
+    x = gen.array(rng, (d,) if rng.random() < 0.9 else (gen.dim(rng),))
+    k = idx.nearest(x)
+    assert 0 <= k < idx.n_clusters
+
+
+def call_pool_router(rng):
+    K, d = max(1, gen.dim(rng)), max(1, gen.dim(rng))
+    index = _core.CentroidIndex(rng.standard_normal((K, d)).astype(np.float32))
+    M = gen.dim(rng)
+    psi = gen.array(rng, (M, K)) if rng.random() < 0.3 else rng.random((M, K))
+    cost = gen.array(rng, (M,)) if rng.random() < 0.3 else rng.random(M)
+    pool = _core.PoolRouter(index, psi, cost)
+    lam = gen.scalar(rng)
+    n = gen.dim(rng)
+    X = gen.array(rng, (n, d))
+    check_labels(pool.route(X, lam), len(np.asarray(X)), pool.n_models)
+    m = pool.route_one(gen.array(rng, (d,)), lam)
+    assert 0 <= m < pool.n_models
+    m = pool.route_label(int(rng.integers(-2, K + 2)), lam)
+    assert 0 <= m < pool.n_models
+    check_labels(pool.choice_table(lam), K, pool.n_models)
 
 
 _ROUTERS: dict[int, UniRouter] = {}
@@ -136,7 +184,8 @@ def call_router_unfitted(rng):
 
 
 ENTRY_POINTS = [call_assign, call_soft_assign, call_route_labels, call_route_dense,
-                call_choice_table, call_route_path, call_cluster_sums, call_router_route,
+                call_choice_table, call_route_path, call_cluster_sums, call_pairwise_sqdist,
+                call_top_k_inner, call_centroid_index, call_pool_router, call_router_route,
                 call_router_add, call_router_unfitted]
 
 

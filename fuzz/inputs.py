@@ -26,7 +26,8 @@ def array(rng: np.random.Generator, shape: tuple[int, ...], *, finite: float = 0
     if rng.random() < 0.05:  # a wrong number of dimensions
         shape = shape[:-1] if len(shape) > 1 and rng.random() < 0.5 else (*shape, 2)
     if rng.random() < 0.03:
-        return rng.choice([None, 3.0, "text", [[1.0, 2.0], [3.0]], [1, 2, 3]])
+        odd = [None, 3.0, "text", [[1.0, 2.0], [3.0]], [1, 2, 3], [[0.5] * shape[-1]] if shape else [0]]
+        return odd[int(rng.integers(len(odd)))]
     base = rng.standard_normal(shape) * float(rng.choice([1e-30, 1.0, 10.0, 1e30]))
     if rng.random() > finite and base.size:
         flat = base.reshape(-1)
@@ -74,4 +75,4 @@ def labels(rng: np.random.Generator, n: int, K: int) -> Any:
 
 
 def scalar(rng: np.random.Generator) -> Any:
-    return rng.choice([0.0, 0.5, 1.0, 1e6, -1.0, np.nan, np.inf, 1e-300, 0.1])
+    return float(rng.choice([0.0, 0.5, 1.0, 1e6, -1.0, np.nan, np.inf, 1e-300, 0.1, 1e300]))

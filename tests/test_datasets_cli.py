@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute import UniRouter, datasets
 from uniroute.cli import main
 
 
 def test_bundled_data_set_is_real_and_complete():
-    assert datasets.list_bundled() == ["routerbench_partial"]
+    assert datasets.list_bundled() == ["routerbench_partial", "zeroeval_math_code"]
     d = datasets.load("routerbench_partial")
     assert (d.n_prompts, d.n_models) == (3178, 11)
     assert d.embeddings.shape == (3178, 512) and d.embeddings.dtype == np.float32

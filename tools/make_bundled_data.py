@@ -64,6 +64,7 @@ def main(shared: Path) -> None:
         prompts_utf8=np.frombuffer(b"".join(blob), dtype=np.uint8),
         prompts_offsets=offsets,
         name=np.array("routerbench_partial"),
+        cost_note=np.array("real: RouterBench <model>|total_cost (USD)"),
     )
     print(out, out.stat().st_size)
 

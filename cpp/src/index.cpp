@@ -208,6 +208,10 @@ Label CentroidIndex::nearest(const float* x, float* sqdist) const {
     delta = norms_.delta_a * static_cast<float>(xnorm) + norms_.delta_b;
   }
   const float m = isa.min_value(v, K_);
+  if (!std::isfinite(m)) {  // overflow of the distance form: the caller reports it
+    *sqdist = std::numeric_limits<float>::infinity();
+    return -1;
+  }
   float best = m;
   Label arg = 0;
   if (K_ > 1) {

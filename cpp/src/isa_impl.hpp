@@ -53,6 +53,11 @@ void assign_block(const AssignArgs<T>& a, Index r0, Index nr, T* work) {
       continue;
     }
     const T m = S.row(i).minCoeff();
+    if (!std::isfinite(m)) {  // the distance form overflowed: reported by the caller
+      a.labels[row] = 0;
+      a.sqdist[row] = std::numeric_limits<T>::infinity();
+      continue;
+    }
     T best = m;
     Label arg = 0;
     if constexpr (std::is_same_v<T, float>) {
@@ -60,7 +65,7 @@ void assign_block(const AssignArgs<T>& a, Index r0, Index nr, T* work) {
         const float thr = m + 2.0f * (a.delta_a * std::sqrt(xn) + a.delta_b);
         arg = detail::pick_row(v, K, thr, a.X + row * d, a.C, d, a.cn64, &best);
       } else {
-        while (v[arg] != m) ++arg;
+        while (arg < K - 1 && v[arg] != m) ++arg;
       }
     } else {
       while (arg < K - 1 && v[arg] != m) ++arg;

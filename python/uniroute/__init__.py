@@ -16,6 +16,7 @@ from uniroute.exceptions import (
 from uniroute.explain import Explanation
 from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
+from uniroute.evaluation.selection import select_n_clusters
 
 __all__ = [
     "Calibration",
@@ -31,6 +32,7 @@ __all__ = [
     "__version__",
     "config",
     "get_num_threads",
+    "select_n_clusters",
     "set_num_threads",
     "show_config",
 ]

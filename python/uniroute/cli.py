@@ -57,6 +57,64 @@ def _lam_grid(router: object, points: int) -> list[float]:
     return [float(v) for v in mids[pick]]
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    """Run the paper's protocol on a data set; print the table, write JSON / a plot."""
+    import logging
+    import time
+
+    from uniroute import datasets
+    from uniroute.evaluation import available_routers, evaluate, report
+
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    data = datasets.load(args.data)
+    if data.embeddings is None:
+        print(f"data set {data.name!r} has no embeddings: add an 'embeddings' array "
+              "(see uniroute.datasets) to evaluate routers on it", file=sys.stderr)
+        return 2
+    routers = args.routers or available_routers()
+    distinct = np.unique(data.embeddings, axis=0).shape[0]
+    if distinct < 0.5 * data.n_prompts:
+        print(f"warning: only {distinct} distinct embeddings for {data.n_prompts} prompts",
+              file=sys.stderr)
+    summaries, runs = [], []
+    for n_val in args.n_val or [None]:
+        start = time.perf_counter()
+        run = evaluate(data, trials=args.trials, seed=args.seed, routers=routers, n_val=n_val,
+                       n_test_models=args.test_llms, min_coverage=args.min_coverage,
+                       n_jobs=args.jobs, progress=not args.quiet)
+        summary = report.summarize(run)
+        summaries.append(summary)
+        runs.append(run)
+        print(report.format_table(summary))
+        print(f"run time: {time.perf_counter() - start:.1f} s ({args.jobs} process(es))\n")
+    if len(runs) > 1:
+        print(_sweep_table(summaries))
+    if args.json:
+        report.write_json(summaries, args.json)
+        print(f"per-trial results written to {args.json}")
+    if args.plot:
+        report.plot(runs[-1], args.plot)
+        print(f"mean deferral curves drawn in {args.plot}")
+    return 0
+
+
+def _sweep_table(summaries: list[dict]) -> str:
+    """Area (mean ± band) per method against the validation size."""
+    from uniroute.evaluation.report import NAMES
+
+    methods = list(summaries[0]["methods"])
+    lines = ["Area against N_val:", "N_val   " + "  ".join(f"{NAMES.get(m, m):>22}"
+                                                          for m in methods)]
+    for s in summaries:
+        cells = []
+        for m in methods:
+            a = s["methods"][m]["area"]
+            star = "*" if (a.get("sign_test_p_vs_knn") or 1.0) < 0.01 else " "
+            cells.append(f"{a['mean']:.4f} ± {a['band']:.4f}{star}".rjust(22))
+        lines.append(f"{s['n_val']:<6}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from uniroute import __version__
 
@@ -71,6 +129,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--points", type=int, default=10, help="lam values to show")
     demo.add_argument("--save", default=None, help="write the fitted router to this file")
     demo.set_defaults(func=_demo)
+    ev = sub.add_parser(
+        "evaluate", help="run the paper's evaluation protocol (every router, every metric)",
+        description="Seeded trials of the paper's protocol: LLMs split 2/3 training, 1/3 "
+                    "unseen test; prompts 60/10/30 train/validation/test. Prints the table "
+                    "(Area, Area(50%%), QNC, peak, AIQ; mean ± 2 s.e.; * = p < 0.01 sign test "
+                    "against K-NN).")
+    ev.add_argument("data", help="bundled name (uniroute.datasets.list_bundled()) or a "
+                                 "file/folder in a supported format")
+    ev.add_argument("--trials", type=int, default=100)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--n-val", type=int, nargs="+", default=None, metavar="V",
+                    help="validation (probe) prompts per trial; several values sweep it "
+                         "(default 10%% of the prompts)")
+    ev.add_argument("--routers", nargs="+", default=None, metavar="NAME",
+                    help="routers to compare (default: all registered)")
+    ev.add_argument("--test-llms", type=int, default=None,
+                    help="LLMs in the test pool (default a third; 2 adds APGR and CPT)")
+    ev.add_argument("--min-coverage", type=float, default=0.9,
+                    help="drop LLMs labelled on fewer prompts than this share (default 0.9)")
+    ev.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ev.add_argument("--json", default=None, metavar="FILE", help="write per-trial results")
+    ev.add_argument("--plot", default=None, metavar="FILE.png",
+                    help="draw the mean deferral curves (needs matplotlib)")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=_evaluate)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -19,10 +19,17 @@ array                     shape, dtype                     meaning
                                                            side of an LLM split
 ``item_ids`` (opt.)       (N,) str                         prompt ids
 ``name`` (opt.)           () str                           data set name
+``cost_note`` (opt.)      () str                           where the cost comes from ("real
+                                                           ...", "derived: ...", "none: ...")
 ========================  ===============================  =====================================
+
+Only ``quality``, ``cost`` and ``models`` are required. Text arrays are numpy unicode
+arrays (``np.array(list_of_str)``), never object arrays: the file is read with
+``allow_pickle=False``. ``uniroute.datasets.write_npz`` writes this format.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +40,7 @@ import numpy as np
 
 _BUNDLED = {
     "routerbench_partial": "routerbench_partial.npz",
+    "zeroeval_math_code": "zeroeval_math_code.npz",
 }
 
 
@@ -50,6 +58,7 @@ class RoutingDataset:
     groups : list of str (length n_models) or None.
     encoder : name of the encoder of ``embeddings`` or None.
     name : str.
+    cost_note : where the cost comes from ("real ...", "derived: ...", "none: ...") or None.
     """
 
     quality: np.ndarray
@@ -62,6 +71,7 @@ class RoutingDataset:
     item_ids: list[str] | None = None
     encoder: str | None = None
     name: str = "dataset"
+    cost_note: str | None = None
 
     def __post_init__(self) -> None:
         self.quality = np.asarray(self.quality, dtype=np.float32)
@@ -101,6 +111,24 @@ class RoutingDataset:
         c = self.cost if rows is None else self.cost[rows]
         return np.nanmean(c, axis=0)
 
+    def select(self, prompts: np.ndarray | None = None,
+               models: np.ndarray | None = None) -> RoutingDataset:
+        """A new data set restricted to some prompts and/or models (index arrays or masks)."""
+        rows = np.arange(self.n_prompts) if prompts is None else np.arange(self.n_prompts)[prompts]
+        cols = np.arange(self.n_models) if models is None else np.arange(self.n_models)[models]
+
+        def pick(values: list[str] | None, idx: np.ndarray) -> list[str] | None:
+            return None if values is None else [values[i] for i in idx]
+
+        cost = self.cost[cols] if self.cost.ndim == 1 else self.cost[np.ix_(rows, cols)]
+        return RoutingDataset(
+            quality=self.quality[np.ix_(rows, cols)], cost=cost,
+            models=pick(self.models, cols) or [],
+            embeddings=None if self.embeddings is None else self.embeddings[rows],
+            prompts=pick(self.prompts, rows), tasks=pick(self.tasks, rows),
+            groups=pick(self.groups, cols), item_ids=pick(self.item_ids, rows),
+            encoder=self.encoder, name=self.name, cost_note=self.cost_note)
+
     def __repr__(self) -> str:
         dim = None if self.embeddings is None else self.embeddings.shape[1]
         return (f"RoutingDataset(name={self.name!r}, n_prompts={self.n_prompts}, "
@@ -113,17 +141,27 @@ def list_bundled() -> list[str]:
 
 
 def load(name_or_path: str | os.PathLike[str]) -> RoutingDataset:
-    """A bundled data set by name, or a data set file in the project's ``.npz`` format."""
+    """A bundled data set by name, or a data set file or folder in any supported format.
+
+    Supported: the project's ``.npz`` (see the module docstring); RouterBench's schema
+    (``.csv``/``.csv.gz`` files or a folder of them); EmbedLLM's schema (a folder with
+    ``train.csv``, ``val.csv``, ``test.csv``, optional ``model_order.csv`` and
+    ``question_order.csv``); the ZeroEval, RouterDC and RouterBench-partial matrices
+    folders of the project's shared data. Bundled names may use ``-`` for ``_``.
+    """
     key = os.fspath(name_or_path)
-    if key in _BUNDLED:
-        ref = resources.files("uniroute.datasets").joinpath("data", _BUNDLED[key])
+    bundled = key.replace("-", "_")
+    if bundled in _BUNDLED and not Path(key).exists():
+        ref = resources.files("uniroute.datasets").joinpath("data", _BUNDLED[bundled])
         with resources.as_file(ref) as path:
             return read_npz(path)
     path = Path(key)
-    if path.suffix == ".npz" and path.is_file():
-        return read_npz(path)
-    raise ValueError(f"unknown data set {key!r}: not a bundled name {list_bundled()} "
-                     "and not an existing .npz file")
+    if not path.exists():
+        raise ValueError(f"unknown data set {key!r}: not a bundled name {list_bundled()} "
+                         "and not an existing file or folder")
+    from uniroute.datasets.formats import read_any
+
+    return read_any(path)
 
 
 def _text(z: Any, key: str) -> list[str] | None:
@@ -140,14 +178,15 @@ def read_npz(path: str | os.PathLike[str]) -> RoutingDataset:
         if prompts is None and "prompts_utf8" in z.files:
             blob = z["prompts_utf8"].tobytes()
             off = z["prompts_offsets"]
-            prompts = [blob[a:b].decode("utf-8") for a, b in zip(off[:-1], off[1:])]
+            prompts = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(off)]
         return RoutingDataset(
             quality=z["quality"], cost=z["cost"], models=_text(z, "models") or [],
             embeddings=z["embeddings"] if "embeddings" in z.files else None,
             prompts=prompts, tasks=_text(z, "tasks"), groups=_text(z, "groups"),
             item_ids=_text(z, "item_ids"),
             encoder=str(z["encoder"]) if "encoder" in z.files else None,
-            name=str(z["name"]) if "name" in z.files else Path(path).stem)
+            name=str(z["name"]) if "name" in z.files else Path(path).stem,
+            cost_note=str(z["cost_note"]) if "cost_note" in z.files else None)
 
 
 def write_npz(dataset: RoutingDataset, path: str | os.PathLike[str]) -> None:
@@ -159,6 +198,8 @@ def write_npz(dataset: RoutingDataset, path: str | os.PathLike[str]) -> None:
         arrays["embeddings"] = dataset.embeddings
     if dataset.encoder is not None:
         arrays["encoder"] = np.array(dataset.encoder)
+    if dataset.cost_note is not None:
+        arrays["cost_note"] = np.array(dataset.cost_note)
     for field in ("prompts", "tasks", "groups", "item_ids"):
         value = getattr(dataset, field)
         if value is not None:

@@ -1,0 +1,45 @@
+"""Recognise a data set file or folder and read it with the right reader."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from uniroute.datasets.core import RoutingDataset, read_npz
+
+
+def read_any(path: Path) -> RoutingDataset:
+    """Read ``path`` in whichever supported format it is (see :func:`uniroute.datasets.load`)."""
+    from uniroute.datasets import embedllm, routerbench, routerdc, zeroeval
+
+    if path.is_dir():
+        if (path / "combined_matrices.npz").is_file():
+            return zeroeval.read_zeroeval(path)
+        if (path / "routerbench_partial_matrices.npz").is_file():
+            return routerbench.read_routerbench_matrices(path)
+        if any(_npz_keys(p) >= {"score", "source_file"} for p in path.glob("*_matrices.npz")):
+            return routerdc.read_routerdc(path)
+        if embedllm.is_embedllm_folder(path):
+            return embedllm.read_embedllm(path)
+        tables = sorted(p for p in path.iterdir() if p.name.endswith((".csv", ".csv.gz")))
+        if tables and routerbench.is_routerbench_csv(tables[0]):
+            return routerbench.read_routerbench_csv(path)
+        raise ValueError(f"{path}: a folder in no supported format (ZeroEval, RouterDC or "
+                         "RouterBench matrices, EmbedLLM CSVs, RouterBench CSVs)")
+    if path.name.endswith((".csv", ".csv.gz")):
+        return routerbench.read_routerbench_csv(path)
+    if path.suffix == ".npz":
+        keys = _npz_keys(path)
+        if {"correct", "task", "output_chars"} <= keys:
+            return zeroeval.read_zeroeval(path.parent)
+        if {"score", "source_file"} <= keys:
+            return routerdc.read_routerdc(path.parent)
+        if "cost_usd" in keys and "sample_id" in keys:
+            return routerbench.read_routerbench_matrices(path.parent)
+        return read_npz(path)
+    raise ValueError(f"{path}: unsupported file type (expected .npz, .csv or .csv.gz)")
+
+
+def _npz_keys(path: Path) -> set[str]:
+    with np.load(path, allow_pickle=False) as z:
+        return set(z.files)
