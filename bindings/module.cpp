@@ -584,8 +584,9 @@ py::array index_centroids(const uniroute::CentroidIndex& idx) {
 const float* one_prompt(const py::handle& x_, Index dim, std::vector<float>& buf) {
   if (FloatArrayC::check_(x_)) {
     const auto a = py::reinterpret_borrow<FloatArrayC>(x_);
-    if ((a.ndim() == 1 && a.shape(0) == dim) ||
-        (a.ndim() == 2 && a.shape(0) == 1 && a.shape(1) == dim)) {
+    const bool aligned = reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) == 0;
+    if (aligned && ((a.ndim() == 1 && a.shape(0) == dim) ||
+                    (a.ndim() == 2 && a.shape(0) == 1 && a.shape(1) == dim))) {
       return a.data();
     }
   }
