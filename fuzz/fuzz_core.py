@@ -60,7 +60,7 @@ def call_route_labels(rng):
     M, K, psi, cost = pool(rng)
     n = gen.dim(rng)
     out = _core.route(gen.labels(rng, n, K), psi, cost, gen.scalar(rng))
-    check_labels(out, n, M)
+    check_labels(out, n, np.asarray(psi).shape[0])
 
 
 def call_route_dense(rng):
@@ -73,12 +73,15 @@ def call_route_dense(rng):
 
 def call_choice_table(rng):
     M, K, psi, cost = pool(rng)
-    check_labels(_core.choice_table(psi, cost, gen.scalar(rng)), K, M)
+    table = _core.choice_table(psi, cost, gen.scalar(rng))
+    M, K = np.asarray(psi).shape  # the generator may have changed the shape
+    check_labels(table, K, M)
 
 
 def call_route_path(rng):
     M, K, psi, cost = pool(rng)
     offsets, model, lo, hi = _core.route_path(psi, cost)
+    M, K = np.asarray(psi).shape
     assert offsets.shape == (K + 1,) and offsets[-1] == model.size
     check_labels(model, model.size, M)
     assert np.all(hi > lo) and not np.isnan(lo).any()
