@@ -51,7 +51,12 @@ def same(a, b) -> bool:
     for f in dataclasses.fields(a):
         x, y = np.asarray(getattr(a, f.name)), np.asarray(getattr(b, f.name))
         numeric = x.dtype.kind in "fc" and y.dtype.kind in "fc"
-        if not np.array_equal(x, y, equal_nan=numeric):
+        if numeric:
+            # Float GEMMs may round differently for inputs at other memory alignments;
+            # a leaked label changes errors by far more than this.
+            if x.shape != y.shape or not np.allclose(x, y, rtol=1e-4, atol=1e-5, equal_nan=True):
+                return False
+        elif not np.array_equal(x, y):
             return False
     return True
 
