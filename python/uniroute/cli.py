@@ -57,6 +57,18 @@ def _lam_grid(router: object, points: int) -> list[float]:
     return [float(v) for v in mids[pick]]
 
 
+def _n_val(text: str) -> int | None:
+    if text.lower() in ("all", "default"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'all', got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 validation prompt, got {value}")
+    return value
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     """Run the paper's protocol on a data set; print the table, write JSON / a plot."""
     import logging
@@ -139,11 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  "file/folder in a supported format")
     ev.add_argument("--trials", type=int, default=100)
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--n-val", type=int, nargs="+", default=None, metavar="V",
-                    help="validation (probe) prompts per trial; several values sweep it "
-                         "(default 10%% of the prompts)")
+    ev.add_argument("--n-val", type=_n_val, nargs="+", default=None, metavar="V",
+                    help="validation (probe) prompts per trial; several values sweep it; "
+                         "'all' = the default, 10%% of the prompts")
     ev.add_argument("--routers", nargs="+", default=None, metavar="NAME",
-                    help="routers to compare (default: all registered)")
+                    help="routers to compare (default: the default table; also "
+                         "uniroute_backoff, uniroute_shrinkage, uniroute_shrinkage_ll, "
+                         "uniroute_soft_probes: see uniroute.evaluation.estimators)")
     ev.add_argument("--test-llms", type=int, default=None,
                     help="LLMs in the test pool (default a third; 2 adds APGR and CPT)")
     ev.add_argument("--min-coverage", type=float, default=0.9,

@@ -21,7 +21,9 @@ from uniroute.evaluation.runner import METRICS, PAIR_METRICS, EvaluationRun
 NAMES = {
     "zero_router": "ZeroRouter", "knn": "K-NN", "uniroute_kmeans": "UniRoute (K-means)",
     "uniroute_learned_map": "UniRoute (LearnedMap)", "clairvoyant": "Clairvoyant (logistic)",
-    "random": "Random", "best_single": "Best single LLM", "oracle": "Oracle"}
+    "random": "Random", "best_single": "Best single LLM", "oracle": "Oracle",
+    "uniroute_backoff": "Psi: mean+back-off", "uniroute_shrinkage": "Psi: shrinkage 1",
+    "uniroute_shrinkage_ll": "Psi: shrinkage LL", "uniroute_soft_probes": "Psi: soft probes"}
 LOWER_IS_BETTER = {"qnc", "cpt50", "cpt80"}
 SIGNIFICANCE = 0.01
 

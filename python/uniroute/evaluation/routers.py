@@ -90,6 +90,9 @@ class UniRouteKMeans(Router):
         router = UniRouter(self._choose_k(view), random_state=view.seed, encoder=view.encoder,
                            shrinkage=self.shrinkage, n_init=self.n_init, max_iter=self.max_iter)
         router.fit(view.train_embeddings)
+        # the estimator variants (evaluation.estimators) reuse these clusters
+        view.scratch.setdefault(("centroids", router.n_clusters, self.n_init, self.max_iter),
+                                router._fitted().centroids)
         self._add_test_models(router, view)
         return self
 
@@ -132,28 +135,35 @@ class UniRouteLearnedMap(UniRouteKMeans):
 
 
 _REGISTRY: dict[str, Callable[[], Router]] = {}
+_EXTRA: dict[str, Callable[[], Router]] = {}
 
 
-def register_router(name: str, factory: Callable[[], Router]) -> None:
+def register_router(name: str, factory: Callable[[], Router], *, default: bool = True) -> None:
     """Make ``factory()`` available to the protocol (and the CLI) under ``name``.
+
+    ``default=False`` registers it by name only: it runs when named (``--routers``),
+    not in the default table.
 
     With ``n_jobs > 1`` the factory is pickled to the worker processes: use a class or a
     ``functools.partial`` of one defined at module level, not a lambda.
     """
-    _REGISTRY[name] = factory
+    (_REGISTRY if default else _EXTRA)[name] = factory
+    (_EXTRA if default else _REGISTRY).pop(name, None)
 
 
-def available_routers() -> list[str]:
-    """Names of the registered routers, in table order."""
-    return list(_REGISTRY)
+def available_routers(include_extra: bool = False) -> list[str]:
+    """Names of the registered routers, in table order (the default table; with
+    ``include_extra`` also those that run only when named)."""
+    return list(_REGISTRY) + (list(_EXTRA) if include_extra else [])
 
 
 def router_factory(name: str) -> Callable[[], Router]:
     """The factory registered under ``name``."""
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[name] if name in _REGISTRY else _EXTRA[name]
     except KeyError:
-        raise ValueError(f"unknown router {name!r}; available: {available_routers()}") from None
+        raise ValueError(f"unknown router {name!r}; available: "
+                         f"{available_routers(include_extra=True)}") from None
 
 
 def make_router(name: str) -> Router:
@@ -171,6 +181,10 @@ def _register_defaults() -> None:
     register_router("clairvoyant", baselines.Clairvoyant)
     register_router("random", baselines.RandomRouter)
     register_router("best_single", baselines.BestSingle)
+    from uniroute.evaluation.estimators import EXTRA_ROUTERS
+
+    for name, factory in EXTRA_ROUTERS.items():
+        register_router(name, factory, default=False)
 
 
 _register_defaults()

@@ -1,0 +1,70 @@
+"""The per-cluster error estimators compared in the few-probes sweep."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from uniroute.cli import main
+from uniroute.evaluation import make_router
+from uniroute.evaluation.estimators import UniRouteEstimator, soft_weights
+from uniroute.evaluation.routers import UniRouteKMeans, available_routers
+
+from tests.test_evaluation_routers import make_view
+
+
+def test_estimator_routers_run_only_when_named():
+    extra = {"uniroute_backoff", "uniroute_shrinkage", "uniroute_shrinkage_ll",
+             "uniroute_soft_probes"}
+    assert not extra & set(available_routers())
+    assert extra <= set(available_routers(include_extra=True))
+    assert make_router("uniroute_soft_probes").estimator == "soft"
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        UniRouteEstimator("median")
+
+
+def test_shrinkage_estimator_reproduces_uniroute_kmeans(rng):
+    view = make_view(rng)
+    ref = UniRouteKMeans(n_clusters=4).fit(view)
+    est = UniRouteEstimator("shrinkage", n_clusters=4).fit(view)
+    a, b = ref.decisions(view), est.decisions(view)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_allclose(a.cluster_error, b.cluster_error, rtol=1e-12)
+
+
+def test_backoff_is_the_plain_cluster_mean(rng):
+    view = make_view(rng)
+    est = UniRouteEstimator("backoff", n_clusters=4).fit(view)
+    from uniroute import _core
+
+    lab = _core.assign(view.val_embeddings, est.centroids_)[0]
+    err = 1.0 - np.asarray(view.val_quality)
+    for k in range(4):
+        rows = lab == k
+        want = err[rows].mean(0) if rows.any() else err.mean(0)
+        np.testing.assert_allclose(est.psi_[:, k], want)
+
+
+def test_shrinkage_ll_records_a_strength_from_its_grid(rng):
+    view = make_view(rng)
+    est = UniRouteEstimator("shrinkage_ll", n_clusters=4, shrinkage_grid=(0.0, 3.0)).fit(view)
+    assert est.info["shrinkage"] in (0.0, 3.0)
+    assert np.all((est.psi_ >= 0) & (est.psi_ <= 1))
+
+
+def test_soft_weights_are_rows_of_a_softmax_and_sharpen_to_hard(rng):
+    X, C = rng.standard_normal((30, 5)), rng.standard_normal((4, 5))
+    W = soft_weights(X, C, 1.0)
+    np.testing.assert_allclose(W.sum(1), 1.0)
+    d2 = ((X[:, None, :] - C[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(soft_weights(X, C, 1e-9).argmax(1), d2.argmin(1))
+    np.testing.assert_allclose(soft_weights(X, C, 1e-9), np.eye(4)[d2.argmin(1)], atol=1e-12)
+
+
+def test_cli_sweeps_n_val_with_all_and_named_estimators(capsys):
+    assert main(["evaluate", "zeroeval_math_code", "--trials", "2", "--jobs", "1", "--quiet",
+                 "--n-val", "60", "all", "--routers", "knn", "uniroute_backoff",
+                 "uniroute_soft_probes"]) == 0
+    out = capsys.readouterr().out
+    assert "Area against N_val" in out and "Psi: soft probes" in out
+    assert "\n60 " in out and "\n284 " in out
+    with pytest.raises(SystemExit):
+        main(["evaluate", "zeroeval_math_code", "--n-val", "some"])
