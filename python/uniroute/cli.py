@@ -110,6 +110,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select_k(args: argparse.Namespace) -> int:
+    """Print the K-selection table with the Proposition 2 diagnostic."""
+    import time
+
+    from uniroute import datasets
+    from uniroute.evaluation.k_table import format_k_table, k_selection_table
+    from uniroute.evaluation.selection import DEFAULT_K_GRID
+
+    data = datasets.load(args.data)
+    start = time.perf_counter()
+    table = k_selection_table(data, trials=args.trials, seed=args.seed, n_val=args.n_val,
+                              grid=tuple(args.grid or DEFAULT_K_GRID), n_jobs=args.jobs)
+    print(f"{data.name}: K sweep of Appendix F.1 over {args.trials} trials (seed {args.seed})")
+    print(format_k_table(table))
+    print(f"run time: {time.perf_counter() - start:.1f} s ({args.jobs} process(es))")
+    return 0
+
+
 def _sweep_table(summaries: list[dict]) -> str:
     """Area (mean ± band) per method against the validation size."""
     from uniroute.evaluation.report import NAMES
@@ -168,6 +186,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="draw the mean deferral curves (needs matplotlib)")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=_evaluate)
+    sk = sub.add_parser(
+        "select-k", help="why a K is chosen: the K sweep with the Proposition 2 diagnostic",
+        description="Per candidate K, averaged over the same seeded trials as 'evaluate': "
+                    "the validation Area Appendix F.1 maximises, the within-cluster "
+                    "heterogeneity, probes per cluster and their standard error (training "
+                    "LLMs only), how often K was chosen, and the test Area at that K (a "
+                    "diagnostic, never used to choose).")
+    sk.add_argument("data", help="bundled name or a file/folder in a supported format")
+    sk.add_argument("--trials", type=int, default=20)
+    sk.add_argument("--seed", type=int, default=0)
+    sk.add_argument("--n-val", type=_n_val, default=None, metavar="V",
+                    help="validation (probe) prompts per trial (default 10%% of the prompts)")
+    sk.add_argument("--grid", type=int, nargs="+", default=None, metavar="K",
+                    help="candidate K values (default 5 ... 300, capped by the data)")
+    sk.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    sk.set_defaults(func=_select_k)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

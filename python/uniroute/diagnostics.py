@@ -8,7 +8,11 @@ strays from its cluster mean. It shrinks as K grows, while the variance of estim
 ``heterogeneity`` estimates the first term on labelled prompts (the training LLMs on the
 training prompts, never test data): the per-prompt error ``P[h errs | x]`` is smoothed
 over the prompt's ``n_neighbors`` nearest labelled prompts (cosine), and the cluster mean
-is the plain mean over the cluster's prompts.
+is the mean of those smoothed errors over the cluster's prompts. (Taking the cluster
+mean of the raw 0/1 labels instead would add their sampling noise, which grows as
+clusters shrink, and hide the fall of the bias term with K; the sampling side is shown
+separately, as the probe standard error of
+:func:`uniroute.evaluation.selection.k_sweep`.)
 """
 from __future__ import annotations
 
@@ -37,21 +41,25 @@ def knn_error(embeddings: np.ndarray, correct: np.ndarray, n_neighbors: int = 20
 
 
 def heterogeneity(embeddings: np.ndarray, correct: np.ndarray, labels: np.ndarray,
-                  n_clusters: int, n_neighbors: int = 20) -> float:
-    """``mean_x max_h |err_knn(x, h) - cluster_mean_{k(x)}(h)|`` over labelled prompts.
+                  n_clusters: int, n_neighbors: int = 20,
+                  local_error: np.ndarray | None = None) -> float:
+    """``mean_x max_h |err_knn(x, h) - mean_{x' in k(x)} err_knn(x', h)|`` over labelled prompts.
 
     Parameters
     ----------
     embeddings : (n, dim) prompts with labels (e.g. the training prompts)
     correct : (n, M) correctness of LLMs on them (NaN = missing)
     labels : (n,) cluster of each prompt
+    local_error : (n, M), optional
+        ``knn_error(embeddings, correct, n_neighbors)`` if already computed (it does not
+        depend on the clusters, so a K sweep computes it once).
     """
-    local = knn_error(embeddings, correct, n_neighbors)
-    err = 1.0 - np.asarray(correct, dtype=np.float64)
-    seen = ~np.isnan(err)
-    sums = np.zeros((n_clusters, err.shape[1]))
-    counts = np.zeros((n_clusters, err.shape[1]))
-    np.add.at(sums, labels, np.where(seen, err, 0.0))
+    local = knn_error(embeddings, correct, n_neighbors) if local_error is None else local_error
+    local = np.asarray(local, dtype=np.float64)
+    seen = np.isfinite(local)
+    sums = np.zeros((n_clusters, local.shape[1]))
+    counts = np.zeros((n_clusters, local.shape[1]))
+    np.add.at(sums, labels, np.where(seen, local, 0.0))
     np.add.at(counts, labels, seen)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts

@@ -84,16 +84,61 @@ def select_n_clusters(train_embeddings: Any, train_quality: Any, val_embeddings:
     >>> k in (2, 4, 8)
     True
     """
+    rows = k_sweep(train_embeddings, train_quality, val_embeddings, val_quality, val_cost,
+                   grid=grid, shrinkage=shrinkage, random_state=random_state, n_init=n_init,
+                   max_iter=max_iter, tol=tol, diagnostics=False)
+    scores = {int(r["n_clusters"]): float(r["area"]) for r in rows}
+    best = max(scores, key=lambda k: (scores[k], -k))
+    return (best, scores) if return_scores else best
+
+
+def k_sweep(train_embeddings: Any, train_quality: Any, val_embeddings: Any, val_quality: Any,
+            val_cost: Any, *, grid: tuple[int, ...] | list[int] = DEFAULT_K_GRID,
+            shrinkage: float = 1.0, random_state: RandomState = None, n_init: int = 3,
+            max_iter: int = 100, tol: float = 1e-4, diagnostics: bool = True,
+            n_neighbors: int = 20, on_fit: Any = None) -> list[dict[str, float]]:
+    """The K sweep behind :func:`select_n_clusters`, one row per candidate K.
+
+    Each row has ``n_clusters`` and ``area`` (the validation Area that F.1 maximises).
+    With ``diagnostics`` it also shows why a K wins, from the same training-pool labels:
+
+    - ``heterogeneity``: the within-cluster term of Proposition 2 on the train prompts
+      (:func:`uniroute.diagnostics.heterogeneity`) -- falls as K grows;
+    - ``probes_per_cluster``: validation prompts per cluster, ``n_val / K``;
+    - ``probe_std_error``: ``mean_x max_h sqrt(Psi(1 - Psi) / (n_k(x) + shrinkage))``
+      over the validation prompts, with ``Psi`` of the training LLMs estimated from their
+      validation answers -- the estimation (variance) term a new LLM's features carry when
+      they come from the probes; grows with K.
+
+    ``on_fit(K, kmeans)``, if given, is called with each fitted :class:`KMeans` (e.g. to
+    score a diagnostic elsewhere with the same clusters).
+    """
+    from uniroute.diagnostics import heterogeneity, knn_error
+
     X = np.asarray(train_embeddings, dtype=np.float32)
     V = np.asarray(val_embeddings, dtype=np.float32)
-    scores: dict[int, float] = {}
+    TQ = np.asarray(train_quality, dtype=np.float64)
+    VQ = np.asarray(val_quality, dtype=np.float64)
+    local = knn_error(X, TQ, n_neighbors) if diagnostics else None
+    rows: list[dict[str, float]] = []
     for K in capped_grid(grid, X.shape[0], V.shape[0]):
         km = KMeans(K, n_init=n_init, max_iter=max_iter, tol=tol,
                     random_state=random_state).fit(X)
-        psi = cluster_errors(km.labels_, np.asarray(train_quality), K, shrinkage)
-        scores[K] = validation_area(ClusterErrors(km.predict(V), psi), val_quality, val_cost)
-    best = max(scores, key=lambda k: (scores[k], -k))
-    return (best, scores) if return_scores else best
+        psi = cluster_errors(km.labels_, TQ, K, shrinkage)
+        val_labels = np.asarray(km.predict(V), dtype=np.int64)
+        row = {"n_clusters": K,
+               "area": validation_area(ClusterErrors(val_labels, psi), VQ, val_cost)}
+        if diagnostics:
+            row["heterogeneity"] = heterogeneity(X, TQ, km.labels_, K, local_error=local)
+            row["probes_per_cluster"] = V.shape[0] / K
+            probe_psi = cluster_errors(val_labels, VQ, K, shrinkage)
+            count = np.bincount(val_labels, minlength=K)
+            se = np.sqrt(probe_psi * (1.0 - probe_psi) / (count + shrinkage + 1e-12))
+            row["probe_std_error"] = float(se.max(axis=0)[val_labels].mean())
+        if on_fit is not None:
+            on_fit(K, km)
+        rows.append(row)
+    return rows
 
 
 def _unit(X: Any) -> np.ndarray:

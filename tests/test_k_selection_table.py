@@ -1,0 +1,54 @@
+"""The K sweep with the Proposition 2 diagnostic (uniroute select-k)."""
+from __future__ import annotations
+
+import numpy as np
+from uniroute import datasets, select_n_clusters
+from uniroute.cli import main
+from uniroute.evaluation.k_table import k_selection_table, k_sweep_trial
+from uniroute.evaluation.protocol import build_trial, make_split, prepare_dataset
+from uniroute.evaluation.routers import UniRouteKMeans
+from uniroute.evaluation.selection import k_sweep
+
+from tests.test_evaluation_routers import make_view
+
+
+def test_k_sweep_rows_match_select_n_clusters(rng):
+    view = make_view(rng)
+    args = (view.train_embeddings, view.train_quality, view.val_embeddings,
+            view.val_quality_train_models, view.val_cost_train_models)
+    rows = k_sweep(*args, grid=(1, 2, 4, 8), random_state=0, n_init=1)
+    best, scores = select_n_clusters(*args, grid=(1, 2, 4, 8), random_state=0, n_init=1,
+                                     return_scores=True)
+    assert [r["n_clusters"] for r in rows] == [1, 2, 4, 8]
+    assert {r["n_clusters"]: r["area"] for r in rows} == scores
+    het = [r["heterogeneity"] for r in rows]
+    se = [r["probe_std_error"] for r in rows]
+    # two topics: one cluster mixes them, two or more separate them
+    assert het[0] > 0.2 and het[1] < 0.5 * het[0]
+    assert se[-1] > se[0]
+    assert rows[2]["probes_per_cluster"] == view.val_embeddings.shape[0] / 4
+
+
+def test_trial_table_chooses_what_the_evaluated_router_chooses():
+    data, _ = prepare_dataset(datasets.load("zeroeval_math_code"))
+    seed = np.random.SeedSequence(0).spawn(1)[0]
+    grid = (5, 10, 20)
+    rows = k_sweep_trial(data, seed, grid=grid)
+    chosen = [r["n_clusters"] for r in rows if r["chosen"]]
+    rng = np.random.default_rng(seed)
+    split = make_split(data, rng)
+    view, _, _ = build_trial(data, split, int(rng.integers(2**31 - 1)))
+    router = UniRouteKMeans(grid=grid).fit(view)
+    assert chosen == [router.info["n_clusters"]]
+    assert all(0.0 < r["test_area"] <= 1.0 for r in rows)
+
+
+def test_table_aggregates_trials_and_cli_prints_it(capsys):
+    data = datasets.load("zeroeval_math_code")
+    table = k_selection_table(data, trials=2, grid=(5, 10))
+    assert [e["n_clusters"] for e in table] == [5, 10]
+    assert sum(e["chosen"] for e in table) == 2 and all(e["trials"] == 2 for e in table)
+    assert main(["select-k", "zeroeval_math_code", "--trials", "2", "--grid", "5", "10",
+                 "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "heterogeneity" in out and "never used to choose K" in out
