@@ -132,3 +132,17 @@ def test_errors(world):
             call()
     with pytest.raises(uniroute.NotFittedError):
         LearnedMapRouter(3).soft_assign(np.ones((1, 10)))
+
+
+def test_lbfgs_option_fits_saves_and_loads(world, tmp_path):
+    pytest.importorskip("scipy")
+    r = fitted(world, optimizer="lbfgs", max_epochs=50)
+    h = r.history_
+    assert h.val_loss[h.best_epoch] == min(h.val_loss) <= h.val_loss[0]
+    r.save(tmp_path / "lbfgs.npz")
+    loaded = LearnedMapRouter.load(tmp_path / "lbfgs.npz")
+    assert loaded.optimizer == "lbfgs"
+    X = world[2][:200]
+    np.testing.assert_array_equal(loaded.route(X, 0.1), r.route(X, 0.1))
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'lbfgs'"):
+        fitted(world, optimizer="sgd")

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from uniroute._learned_map_fit import (MapParams, centroid_init, fit_adam, loss_and_grad, softmax,
-                                       val_loss)
+from uniroute._learned_map_fit import (MapParams, centroid_init, fit_adam, fit_lbfgs,
+                                       loss_and_grad, softmax, val_loss)
 
 
 def problem(rng, n=60, d=5, K=4, M=3):
@@ -63,3 +64,35 @@ def test_early_stopping_keeps_the_best_epoch(rng):
                     rng=np.random.default_rng(1))
     assert len(h.train_loss) < 200
     assert h.val_loss[h.best_epoch] == min(h.val_loss)
+
+
+def test_lbfgs_minimises_the_same_loss_at_least_as_well_as_adam(rng):
+    pytest.importorskip("scipy")
+    X, errors, psi, params = problem(rng, n=300)
+    W0 = params.W.copy()
+    start = loss_and_grad(params, X, errors, psi, 1e-3, W0)[0]
+    p, h = fit_lbfgs(params, X, errors, psi, X_val=None, errors_val=None, l2=1e-3,
+                     max_iter=200, patience=5)
+    end = loss_and_grad(p, X, errors, psi, 1e-3, W0)[0]
+    pa, _ = fit_adam(params, X, errors, psi, X_val=None, errors_val=None, l2=1e-3,
+                     learning_rate=0.05, max_epochs=200, patience=5, batch_size=None,
+                     rng=np.random.default_rng(0))
+    assert end < start and end <= loss_and_grad(pa, X, errors, psi, 1e-3, W0)[0] + 1e-6
+    assert h.train_loss[-1] == pytest.approx(end)
+    # deterministic, and the initial parameters are left alone
+    again, _ = fit_lbfgs(params, X, errors, psi, X_val=None, errors_val=None, l2=1e-3,
+                         max_iter=200, patience=5)
+    np.testing.assert_array_equal(p.W, again.W)
+    np.testing.assert_array_equal(params.W, W0)
+
+
+def test_lbfgs_early_stopping_keeps_the_best_iterate(rng):
+    pytest.importorskip("scipy")
+    X, errors, psi, params = problem(rng, n=200)
+    noise = (rng.random((100, 3)) < 0.5).astype(float)
+    Xv = rng.standard_normal((100, 5))
+    p, h = fit_lbfgs(params, X, errors, psi, X_val=Xv, errors_val=noise, l2=0.0,
+                     max_iter=500, patience=3)
+    assert len(h.val_loss) < 500
+    assert h.val_loss[h.best_epoch] == min(h.val_loss)
+    assert val_loss(p, Xv, noise, psi) == pytest.approx(min(h.val_loss))

@@ -123,3 +123,62 @@ def fit_adam(init: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray
         else:
             best, hist.best_epoch = MapParams(p.W.copy(), p.b.copy()), epoch
     return best, hist
+
+
+class _Stop(Exception):
+    """Raised from the L-BFGS callback when the validation loss stops improving."""
+
+
+def fit_lbfgs(init: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray, *,
+              X_val: np.ndarray | None, errors_val: np.ndarray | None, l2: float,
+              max_iter: int, patience: int) -> tuple[MapParams, FitHistory]:
+    """Full-batch L-BFGS (scipy) on the same loss and gradient as :func:`fit_adam`;
+    early stopping on the validation log loss after each iteration (best kept)."""
+    try:
+        from scipy.optimize import minimize
+    except ImportError as exc:  # pragma: no cover - scipy is in the test extras
+        raise ImportError("optimizer='lbfgs' needs scipy (pip install scipy); the default "
+                          "optimizer='adam' needs numpy only") from exc
+    K, d = init.W.shape
+    W0 = init.W.copy()
+    hist = FitHistory()
+    has_val = X_val is not None and errors_val is not None and X_val.shape[0] > 0
+
+    def unpack(z: np.ndarray) -> MapParams:
+        return MapParams(z[:K * d].reshape(K, d), z[K * d:])
+
+    def fun(z: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, g = loss_and_grad(unpack(z), X, errors, psi, l2, W0)
+        return loss, np.concatenate([g.W.ravel(), g.b])
+
+    z0 = np.concatenate([init.W.ravel(), init.b]).astype(np.float64)
+    state = {"best": z0.copy(), "best_val": np.inf, "waited": 0, "iter": 0}
+    if has_val:
+        state["best_val"] = val_loss(init, X_val, errors_val, psi)  # type: ignore[arg-type]
+        hist.val_loss.append(state["best_val"])
+
+    def callback(zk: np.ndarray) -> None:
+        state["iter"] += 1
+        if not has_val:
+            state["best"], hist.best_epoch = zk.copy(), state["iter"]
+            return
+        current = val_loss(unpack(zk), X_val, errors_val, psi)  # type: ignore[arg-type]
+        hist.val_loss.append(current)
+        if current < state["best_val"] - 1e-7:
+            state.update(best=zk.copy(), best_val=current, waited=0)
+            hist.best_epoch = state["iter"]
+        else:
+            state["waited"] += 1
+            if state["waited"] >= patience:
+                raise _Stop
+
+    try:
+        res = minimize(fun, z0, jac=True, method="L-BFGS-B", callback=callback,
+                       options={"maxiter": int(max_iter)})
+        if not has_val:
+            state["best"] = res.x
+    except _Stop:
+        pass
+    best = unpack(np.asarray(state["best"], dtype=np.float64))
+    hist.train_loss.append(fun(np.concatenate([best.W.ravel(), best.b]))[0])
+    return MapParams(best.W.copy(), best.b.copy()), hist

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core
-from uniroute._learned_map_fit import FitHistory, MapParams, centroid_init, fit_adam
+from uniroute._learned_map_fit import FitHistory, MapParams, centroid_init, fit_adam, fit_lbfgs
 from uniroute._validation import as_array, as_embeddings, as_lam
 from uniroute.clustering import RandomState
 from uniroute.constraints import _no_feasible, allowed_mask, cap_mask
@@ -45,6 +45,11 @@ class LearnedMapRouter(UniRouter):
         best epoch's map is kept.
     psi_source : {"validation", "train"}
         Prompts the training LLMs' cluster errors are computed from while fitting.
+    optimizer : {"adam", "lbfgs"}
+        ``"adam"`` (numpy only; mini-batches of ``batch_size``) or ``"lbfgs"``
+        (full-batch L-BFGS-B from scipy, which must be installed; ``max_epochs`` caps
+        its iterations, ``patience`` its non-improving validation checks, and
+        ``learning_rate`` and ``batch_size`` are unused).
 
     Examples
     --------
@@ -65,7 +70,7 @@ class LearnedMapRouter(UniRouter):
                  max_iter: int = 100, tol: float = 1e-4, temperature: float | None = None,
                  l2: float = 1e-3, learning_rate: float = 0.01, max_epochs: int = 100,
                  patience: int = 5, batch_size: int | None = 512,
-                 psi_source: str = "validation") -> None:
+                 psi_source: str = "validation", optimizer: str = "adam") -> None:
         super().__init__(n_clusters, random_state=random_state, encoder=encoder,
                          shrinkage=shrinkage, n_init=n_init, max_iter=max_iter, tol=tol)
         self.temperature = temperature
@@ -75,6 +80,7 @@ class LearnedMapRouter(UniRouter):
         self.patience = patience
         self.batch_size = batch_size
         self.psi_source = psi_source
+        self.optimizer = optimizer
         self._map: MapParams | None = None
         self.history_: FitHistory | None = None
 
@@ -95,6 +101,8 @@ class LearnedMapRouter(UniRouter):
                             "val_embeddings and val_correct (the training LLMs' labels)")
         if self.psi_source not in ("validation", "train"):
             raise ValueError(f"psi_source must be 'validation' or 'train', got {self.psi_source!r}")
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
         super().fit(train_embeddings)
         X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
                                  dtype=np.float64)
@@ -114,11 +122,16 @@ class LearnedMapRouter(UniRouter):
         T = self.temperature if self.temperature is not None else _auto_temperature(
             X, pool.centroids)
         init = centroid_init(pool.centroids, float(T))
-        rng = np.random.default_rng(self.random_state)
-        params, self.history_ = fit_adam(
-            init, X, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
-            learning_rate=float(self.learning_rate), max_epochs=int(self.max_epochs),
-            patience=int(self.patience), batch_size=self.batch_size, rng=rng)
+        if self.optimizer == "lbfgs":
+            params, self.history_ = fit_lbfgs(
+                init, X, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
+                max_iter=int(self.max_epochs), patience=int(self.patience))
+        else:
+            rng = np.random.default_rng(self.random_state)
+            params, self.history_ = fit_adam(
+                init, X, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
+                learning_rate=float(self.learning_rate), max_epochs=int(self.max_epochs),
+                patience=int(self.patience), batch_size=self.batch_size, rng=rng)
         self._map = MapParams(np.ascontiguousarray(params.W, dtype=np.float32),
                               np.ascontiguousarray(params.b, dtype=np.float32))
         self.temperature_ = float(T)
@@ -187,7 +200,7 @@ class LearnedMapRouter(UniRouter):
             raise RouterFileError("a LearnedMapRouter must be fitted before it is saved")
         arrays.update(map_weight=self._map.W, map_bias=self._map.b)
         fields["learned_map"] = {"temperature": self.temperature_, "l2": float(self.l2),
-                                 "psi_source": self.psi_source}
+                                 "psi_source": self.psi_source, "optimizer": self.optimizer}
         return arrays, fields
 
     def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
@@ -208,6 +221,7 @@ class LearnedMapRouter(UniRouter):
         self.temperature_ = float(lm.get("temperature", 0.0))
         self.l2 = float(lm.get("l2", self.l2))
         self.psi_source = str(lm.get("psi_source", self.psi_source))
+        self.optimizer = str(lm.get("optimizer", self.optimizer))
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._map is None:
