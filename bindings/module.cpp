@@ -405,17 +405,15 @@ py::array choice_table(const py::object& Psi_, const py::object& cost_, double l
   return table;
 }
 
+// Dense route over validated, contiguous psi (M, K) and cost (M) of type T.
 template <class T>
-py::array route_dense_impl(const View& Phi, const Pool& pool, double lam) {
-  std::vector<T> psi = to_vector<T>(pool.psi, true);
-  std::vector<T> cost = to_vector<T>(pool.cost, true);
-  check_costs(cost);
+py::array route_dense_rows(const View& Phi, const T* psi, const T* cost, Index M,
+                           double psi_max, double cost_max, double lam) {
   py::array_t<Label> out(Phi.rows);
   Label* o = out.mutable_data();
   {
     py::gil_scoped_release release;
-    const double psi_max = static_cast<double>(max_abs(psi.data(), pool.psi.rows * pool.psi.cols));
-    const double penalty_max = lam * static_cast<double>(max_abs(cost.data(), pool.psi.rows));
+    const double penalty_max = lam * cost_max;
     for_row_blocks<T>(Phi, true, [&](Index r0, Index nr, const T* p) {
       // |score| <= K * max|Phi| * max|Psi| + lam * max cost must stay representable.
       const double bound = static_cast<double>(Phi.cols) *
@@ -424,11 +422,50 @@ py::array route_dense_impl(const View& Phi, const Pool& pool, double lam) {
       if (!(bound < 0.25 * static_cast<double>(std::numeric_limits<T>::max()))) {
         overflow_error<T>("the score Phi . cluster_error + lam * cost");
       }
-      uniroute::route_dense(p, nr, Phi.cols, psi.data(), cost.data(), pool.psi.rows,
-                            static_cast<T>(lam), o + r0);
+      uniroute::route_dense(p, nr, Phi.cols, psi, cost, M, static_cast<T>(lam), o + r0);
     });
   }
   return out;
+}
+
+template <class T>
+py::array route_dense_impl(const View& Phi, const Pool& pool, double lam) {
+  std::vector<T> psi = to_vector<T>(pool.psi, true);
+  std::vector<T> cost = to_vector<T>(pool.cost, true);
+  check_costs(cost);
+  const Index M = pool.psi.rows;
+  return route_dense_rows<T>(Phi, psi.data(), cost.data(), M,
+                             static_cast<double>(max_abs(psi.data(), M * pool.psi.cols)),
+                             static_cast<double>(max_abs(cost.data(), M)), lam);
+}
+
+// A pool validated and converted once, for the dense (soft Phi) route of LearnedMap:
+// a single prompt then pays no O(M K) copy or check per call.
+struct DensePool {
+  std::vector<float> psi, cost;
+  Index M = 0, K = 0;
+  double psi_max = 0.0, cost_max = 0.0;
+};
+
+std::unique_ptr<DensePool> make_dense_pool(const py::object& Psi_, const py::object& cost_) {
+  const Pool pool = make_pool(Psi_, cost_);
+  auto d = std::make_unique<DensePool>();
+  d->psi = to_vector<float>(pool.psi, true);
+  d->cost = to_vector<float>(pool.cost, true);
+  check_costs(d->cost);
+  d->M = pool.psi.rows;
+  d->K = pool.psi.cols;
+  d->psi_max = static_cast<double>(max_abs(d->psi.data(), d->M * d->K));
+  d->cost_max = static_cast<double>(max_abs(d->cost.data(), d->M));
+  return d;
+}
+
+py::array dense_pool_route(const DensePool& d, const py::object& Phi_, double lam) {
+  check_lam(lam);
+  const View Phi = make_view(Phi_, "Phi", 2, "(n_prompts, n_clusters)");
+  require_cols(Phi, d.K, "the n_clusters of the pool");
+  return route_dense_rows<float>(Phi, d.psi.data(), d.cost.data(), d.M, d.psi_max, d.cost_max,
+                                 lam);
 }
 
 py::array route_hard_impl(const View& L, const Pool& pool, double lam) {
@@ -817,6 +854,17 @@ PYBIND11_MODULE(_core, m) {
           [](const py::tuple& t) {
             return make_index(t[0], t[1].cast<bool>(), t[2].cast<bool>());
           }));
+
+  py::class_<DensePool>(m, "DensePool",
+                        "A pool (cluster_error, cost) checked and converted to float32 once, "
+                        "for the dense route of soft cluster weights Phi.")
+      .def(py::init(&make_dense_pool), py::arg("cluster_error"), py::arg("cost"))
+      .def("route", &dense_pool_route, py::arg("Phi"), py::arg("lam") = 0.0,
+           "argmin_m Phi[i] . cluster_error[m] + lam * cost[m] per row of Phi (n, K), in "
+           "float32 (ties: the cheaper model, then the lower index): int64 [n]. Releases "
+           "the GIL.")
+      .def_property_readonly("n_models", [](const DensePool& d) { return d.M; })
+      .def_property_readonly("n_clusters", [](const DensePool& d) { return d.K; });
 
   py::class_<PoolRouter>(m, "PoolRouter",
                          "A pool (cluster_error, cost) over a CentroidIndex, with the choice "

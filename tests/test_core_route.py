@@ -123,3 +123,38 @@ def test_route_path_property(M, K, seed, grid):
 def test_route_with_single_model_always_picks_it(rng):
     labels = rng.integers(0, 3, 10)
     np.testing.assert_array_equal(_core.route(labels, rng.random((1, 3)), [2.0], 7.0), 0)
+
+
+@pytest.mark.parametrize("N,K,M", [(0, 3, 2), (1, 1, 1), (1, 8, 1024), (7, 4, 6), (3000, 16, 40)])
+def test_dense_pool_matches_the_functional_route(rng, N, K, M):
+    phi = rng.dirichlet(np.ones(K), size=N).astype(np.float32)
+    psi = rng.random((M, K))
+    cost = rng.random(M)
+    pool = _core.DensePool(psi, cost)
+    assert (pool.n_models, pool.n_clusters) == (M, K)
+    for lam in [0.0, 0.3, 5.0]:
+        np.testing.assert_array_equal(pool.route(phi, lam), _core.route(phi, psi, cost, lam))
+
+
+def test_dense_route_ties_go_to_cheaper_then_lower_index():
+    psi = np.array([[0.2, 0.2], [0.2, 0.2], [0.2, 0.2], [0.5, 0.5]])
+    cost = np.array([3.0, 1.0, 1.0, 5.0])
+    phi = np.array([[0.5, 0.5], [1.0, 0.0]], dtype=np.float32)
+    np.testing.assert_array_equal(_core.route(phi, psi, cost, 0.0), [1, 1])
+    np.testing.assert_array_equal(_core.DensePool(psi, cost).route(phi, 0.0), [1, 1])
+
+
+def test_dense_pool_bad_input():
+    pool = _core.DensePool(np.ones((2, 3)), [1.0, 2.0])
+    with pytest.raises(ValueError, match="Phi has 2 columns, expected 3"):
+        pool.route(np.ones((1, 2), np.float32))
+    with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
+        pool.route(np.ones((1, 3), np.float32), -1.0)
+    with pytest.raises(ValueError, match="Phi"):
+        pool.route(np.full((1, 3), np.nan, np.float32))
+    with pytest.raises(ValueError, match="cost has length 1"):
+        _core.DensePool(np.ones((2, 3)), [1.0])
+    with pytest.raises(ValueError, match="negative"):
+        _core.DensePool(np.ones((2, 3)), [1.0, -2.0])
+    with pytest.raises(ValueError, match="cluster_error"):
+        _core.DensePool(np.array([[np.inf, 0, 0], [0, 0, 0]]), [1.0, 2.0])

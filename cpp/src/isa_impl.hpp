@@ -94,17 +94,21 @@ void soft_assign(const T* X, Index n, Index d, const T* W, const T* b, Index K, 
 template <class T>
 void route_dense_block(const DenseRouteArgs<T>& a, Index r0, Index nr, T* work) {
   const Index M = a.M, K = a.K;
-  ConstRowMap<T> Psi(a.psi_sorted, M, K);
+  ConstRowMap<T> Psi(a.psi, M, K);
   ConstRowMap<T> Pb(a.Phi + r0 * K, nr, K);
   RowMap<T> S(work, nr, M);
   S.noalias() = Pb * Psi.transpose();
-  S.rowwise() += ConstRowVec<T>(a.penalty_sorted, M);
+  S.rowwise() += ConstRowVec<T>(a.penalty, M);
   for (Index i = 0; i < nr; ++i) {
     const T* s = S.data() + i * M;
     const T m = S.row(i).minCoeff();
-    Index j = 0;
-    while (j < M - 1 && s[j] != m) ++j;
-    a.out[r0 + i] = a.order[j];
+    // Among the minima: the cheapest model, then the lowest index (the tie rule).
+    Index best = 0;
+    while (best < M - 1 && s[best] != m) ++best;
+    for (Index j = best + 1; j < M; ++j) {
+      if (s[j] == m && a.cost[j] < a.cost[best]) best = j;
+    }
+    a.out[r0 + i] = static_cast<Label>(best);
   }
 }
 

@@ -40,20 +40,16 @@ template <class T>
 void route_dense(const T* Phi, Index n, Index K, const T* Psi, const T* cost, Index M, T lam,
                  Label* out) {
   if (n == 0) return;
-  // Psi rows and penalties in tie order, so the first minimum of a row is the winner.
-  const std::vector<Index> order = tie_order(cost, M);
-  std::vector<T> psi_sorted(static_cast<size_t>(M * K));
+  // No reordering or copy of Psi (a single prompt must not pay O(M K) set-up): the
+  // kernel resolves ties among the minima of each row by cost, then index.
   std::vector<T> penalty(static_cast<size_t>(M));
-  for (Index j = 0; j < M; ++j) {
-    std::copy(Psi + order[j] * K, Psi + (order[j] + 1) * K, psi_sorted.begin() + j * K);
-    penalty[j] = lam * cost[order[j]];
-  }
+  for (Index j = 0; j < M; ++j) penalty[j] = lam * cost[j];
   detail::DenseRouteArgs<T> args;
   args.Phi = Phi;
   args.K = K;
-  args.psi_sorted = psi_sorted.data();
-  args.penalty_sorted = penalty.data();
-  args.order = order.data();
+  args.psi = Psi;
+  args.penalty = penalty.data();
+  args.cost = cost;
   args.M = M;
   args.out = out;
   const auto& isa = detail::active_kernels();

@@ -58,6 +58,16 @@ class CentroidIndex:
     @property
     def centroids(self) -> npt.NDArray[np.float32]: ...
 
+class DensePool:
+    """A pool (cluster_error, cost) checked and converted to float32 once (dense route)."""
+
+    def __init__(self, cluster_error: npt.ArrayLike, cost: npt.ArrayLike) -> None: ...
+    def route(self, Phi: npt.ArrayLike, lam: float = 0.0) -> npt.NDArray[np.int64]: ...
+    @property
+    def n_models(self) -> int: ...
+    @property
+    def n_clusters(self) -> int: ...
+
 class PoolRouter:
     """A pool (cluster_error, cost) over a CentroidIndex; caches the last lam's table."""
 

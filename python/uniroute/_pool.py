@@ -110,6 +110,14 @@ class PoolSnapshot:
                 self.compiled_index(), self.cluster_error, self.cost))
         return pool
 
+    def compiled_dense_pool(self) -> _core.DensePool:
+        """The pool checked and converted to float32 once, for the dense (soft Phi) route."""
+        pool = self._cache.get("compiled_dense_pool")
+        if pool is None:
+            pool = self._cached("compiled_dense_pool", lambda: _core.DensePool(
+                self.cluster_error, self.cost))
+        return pool
+
     def cost_order(self) -> np.ndarray:
         """Models sorted by cost, ties by index: the core's tie-breaking order."""
         return self._cached("order", lambda: np.argsort(self.cost, kind="stable"))

@@ -176,7 +176,7 @@ class LearnedMapRouter(UniRouter):
         allow = allowed_mask(pool, allowed, n)
         cap = cap_mask(pool, max_cost, n)
         if allow is None and cap is None:
-            return _core.route(phi, pool.cluster_error, pool.cost, lam_v), single, ()
+            return pool.compiled_dense_pool().route(phi, lam_v), single, ()
         allow_rows = np.broadcast_to(np.ones(M, bool) if allow is None else allow, (n, M))
         feasible = allow_rows if cap is None else allow_rows & np.broadcast_to(cap, (n, M))
         return _masked_route(phi, pool, lam_v, allow_rows, feasible, strict), single, ()

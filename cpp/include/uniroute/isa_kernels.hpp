@@ -31,9 +31,9 @@ template <class T>
 struct DenseRouteArgs {
   const T* Phi = nullptr;
   Index K = 0;
-  const T* psi_sorted = nullptr;   // (M, K)
-  const T* penalty_sorted = nullptr;  // lam * cost, (M)
-  const Index* order = nullptr;    // sorted position -> model index
+  const T* psi = nullptr;      // (M, K), the caller's rows (no copy)
+  const T* penalty = nullptr;  // lam * cost, (M)
+  const T* cost = nullptr;     // (M): ties go to the cheaper model, then the lower index
   Index M = 0;
   Label* out = nullptr;
 };
