@@ -21,13 +21,16 @@ def test_estimator_routers_run_only_when_named():
         UniRouteEstimator("median")
 
 
-def test_shrinkage_estimator_reproduces_uniroute_kmeans(rng):
-    view = make_view(rng)
-    ref = UniRouteKMeans(n_clusters=4).fit(view)
-    est = UniRouteEstimator("shrinkage", n_clusters=4).fit(view)
+@pytest.mark.parametrize("estimator,shrinkage", [("shrinkage", 1.0), ("shrinkage_ll", "auto")])
+def test_estimators_reproduce_uniroute_kmeans(rng, estimator, shrinkage):
+    # fixed shrinkage 1 = UniRouter's default; shrinkage_ll = the evaluation's default
+    view = make_view(rng, n_val=30)
+    ref = UniRouteKMeans(n_clusters=6, shrinkage=shrinkage).fit(view)
+    est = UniRouteEstimator(estimator, n_clusters=6).fit(view)
     a, b = ref.decisions(view), est.decisions(view)
     np.testing.assert_array_equal(a.labels, b.labels)
     np.testing.assert_allclose(a.cluster_error, b.cluster_error, rtol=1e-12)
+    assert ref.info.get("shrinkage") == est.info.get("shrinkage")
 
 
 def test_backoff_is_the_plain_cluster_mean(rng):

@@ -146,3 +146,14 @@ def test_lbfgs_option_fits_saves_and_loads(world, tmp_path):
     np.testing.assert_array_equal(loaded.route(X, 0.1), r.route(X, 0.1))
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'lbfgs'"):
         fitted(world, optimizer="sgd")
+
+
+def test_auto_shrinkage_is_chosen_from_the_training_llms(world, tmp_path):
+    r = fitted(world, max_epochs=3, shrinkage="auto")
+    assert r.shrinkage == "auto" and r.shrinkage_ in (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+    r.save(tmp_path / "auto.npz")
+    loaded = LearnedMapRouter.load(tmp_path / "auto.npz")
+    assert loaded.shrinkage == r.shrinkage_
+    np.testing.assert_array_equal(loaded.cluster_error_, r.cluster_error_)
+    with pytest.raises(ValueError, match="shrinkage must be a number >= 0 or 'auto'"):
+        fitted(world, shrinkage="best")

@@ -210,3 +210,61 @@ def test_refit_clears_the_pool(world):
     r = make_router(world)
     r.fit(world[1])
     assert r.models == []
+
+
+def test_tune_shrinkage_picks_the_held_out_likelihood_winner_and_re_estimates_the_pool(rng,
+                                                                                       tmp_path):
+    from uniroute.features import choose_shrinkage, shrunk_cluster_error
+
+    d, K = 6, 12
+    topics = rng.standard_normal((3, d)) * 4
+    skill = rng.uniform(0.2, 0.9, (5, 3))
+
+    def prompts(n):
+        t = rng.integers(0, 3, n)
+        X = (topics[t] + rng.standard_normal((n, d))).astype(np.float32)
+        return X, (rng.random((n, 5)) < skill[:, t].T).astype(float)
+
+    X, _ = prompts(600)
+    P, Yp = prompts(40)        # few probes: 40 prompts over 12 clusters
+    H, Yh = prompts(800)
+    router = uniroute.UniRouter(K, random_state=0).fit(X)
+    router.add_model("new", 1.0, P, Yp[:, 4])
+    before = router.cluster_error_.copy()
+    scores = router.tune_shrinkage(P, Yp[:, :4], H, Yh[:, :4], grid=(0.0, 1.0, 5.0, 20.0))
+    labels_p, labels_h = router.assign(P), router.assign(H)
+    best, want = choose_shrinkage(labels_p, Yp[:, :4], labels_h, Yh[:, :4], K,
+                                  grid=(0.0, 1.0, 5.0, 20.0))
+    assert scores == want and router.shrinkage_ == best
+    assert best == max(scores, key=scores.get)
+    np.testing.assert_allclose(router.cluster_error_, shrunk_cluster_error(
+        _error_sum(router), router.probe_count_, best))
+    if best != 1.0:
+        assert not np.allclose(before, router.cluster_error_)
+    router.save(tmp_path / "tuned.uniroute")
+    loaded = uniroute.UniRouter.load(tmp_path / "tuned.uniroute")
+    assert loaded.shrinkage == best
+    np.testing.assert_array_equal(loaded.cluster_error_, router.cluster_error_)
+    router.fit(X)
+    assert router.shrinkage_ is None  # a refit forgets the tuned strength
+
+
+def _error_sum(router):
+    return router._fitted().error_sum
+
+
+def test_tune_shrinkage_errors(rng):
+    X = rng.standard_normal((100, 4)).astype(np.float32)
+    router = uniroute.UniRouter(3, random_state=0).fit(X)
+    Y = (rng.random((100, 2)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match="probe_correct has 2 LLMs and heldout_correct 1"):
+        router.tune_shrinkage(X, Y, X, Y[:, :1])
+    with pytest.raises(ValueError, match="probe_correct must have shape"):
+        router.tune_shrinkage(X, Y[:50], X, Y)
+    with pytest.raises(ValueError, match="grid must hold finite strengths"):
+        router.tune_shrinkage(X, Y, X, Y, grid=(1.0, -1.0))
+    with pytest.raises(uniroute.NotFittedError):
+        uniroute.UniRouter(3).tune_shrinkage(X, Y, X, Y)
+    auto = uniroute.UniRouter(3, shrinkage="auto").fit(X)
+    with pytest.raises(ValueError, match="shrinkage='auto' is resolved by fitting"):
+        auto.add_model("a", 1.0, X, Y[:, 0])

@@ -21,7 +21,8 @@ class RouterFileMixin:
     _encoder_name: str | None
     _encoder_dim: int | None
     _n_clusters: int
-    shrinkage: float
+    shrinkage: float | str
+    _strength: float
     n_init: int
     max_iter: int
     tol: float
@@ -38,7 +39,7 @@ class RouterFileMixin:
             "n_clusters": pool.n_clusters,
             "embedding_dim": int(pool.centroids.shape[1]),
             "encoder": {"name": self._encoder_name, "dim": self._encoder_dim},
-            "hyperparameters": {"shrinkage": float(self.shrinkage), "n_init": int(self.n_init),
+            "hyperparameters": {"shrinkage": self._strength, "n_init": int(self.n_init),
                                 "max_iter": int(self.max_iter), "tol": float(self.tol)},
         }
         arrays = {"centroids": pool.centroids, "cost": pool.cost,

@@ -106,3 +106,15 @@ def as_positive_int(x: Any, name: str) -> int:
     if x < 1:
         raise ValueError(f"{name} must be >= 1, got {x}")
     return int(x)
+
+
+def as_correct_matrix(x: Any, name: str, n: int) -> np.ndarray:
+    """Correctness of several LLMs ``(n, M)`` in [0, 1] as float64 (bool allowed); NaN = missing."""
+    arr = np.asarray(x)
+    arr = as_array(arr.astype(np.float64) if arr.dtype == bool else arr, name).astype(np.float64)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n}, n_training_llms), got {arr.shape}")
+    seen = arr[~np.isnan(arr)]
+    if seen.size and (seen.min() < 0 or seen.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] (NaN = missing)")
+    return arr

@@ -94,9 +94,12 @@ def bernoulli_log_likelihood(psi: np.ndarray, labels: np.ndarray, correct: np.nd
     return float(np.mean(err * np.log(p) + (1.0 - err) * np.log1p(-p))) if p.size else 0.0
 
 
+SHRINKAGE_GRID = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+
+
 def choose_shrinkage(probe_labels: np.ndarray, probe_correct: np.ndarray,
                      heldout_labels: np.ndarray, heldout_correct: np.ndarray, n_clusters: int,
-                     grid: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+                     grid: tuple[float, ...] = SHRINKAGE_GRID
                      ) -> tuple[float, dict[float, float]]:
     """Shrinkage strength with the best held-out likelihood on the *training* LLMs.
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from uniroute import _core
 from uniroute._learned_map_fit import FitHistory, MapParams, centroid_init, fit_adam, fit_lbfgs
-from uniroute._validation import as_array, as_embeddings, as_lam
+from uniroute._validation import as_array, as_correct_matrix, as_embeddings, as_lam
 from uniroute.clustering import RandomState
 from uniroute.constraints import _no_feasible, allowed_mask, cap_mask
 from uniroute.exceptions import RouterFileError
@@ -31,8 +31,13 @@ class LearnedMapRouter(UniRouter):
 
     Parameters
     ----------
-    n_clusters, random_state, encoder, shrinkage, n_init, max_iter, tol
+    n_clusters, random_state, encoder, n_init, max_iter, tol
         As in :class:`~uniroute.UniRouter` (the K-means clusters and the LLM features).
+    shrinkage : float or "auto"
+        As in :class:`~uniroute.UniRouter`; ``"auto"`` chooses it in :meth:`fit` by
+        held-out likelihood on the training LLMs (:meth:`~uniroute.UniRouter.tune_shrinkage`
+        with their validation answers as probes and their train answers held out); the
+        value chosen is ``shrinkage_``.
     temperature : float or None
         Temperature T of the initial map ``softmax(-||x - c_k||^2 / T)``. None picks
         T from the training prompts: the median gap between the nearest and the
@@ -66,7 +71,7 @@ class LearnedMapRouter(UniRouter):
     _FILE_KIND = "LearnedMapRouter"
 
     def __init__(self, n_clusters: int = 8, *, random_state: RandomState = None,
-                 encoder: Any = None, shrinkage: float = 1.0, n_init: int = 3,
+                 encoder: Any = None, shrinkage: float | str = 1.0, n_init: int = 3,
                  max_iter: int = 100, tol: float = 1e-4, temperature: float | None = None,
                  l2: float = 1e-3, learning_rate: float = 0.01, max_epochs: int = 100,
                  patience: int = 5, batch_size: int | None = 512,
@@ -103,22 +108,27 @@ class LearnedMapRouter(UniRouter):
             raise ValueError(f"psi_source must be 'validation' or 'train', got {self.psi_source!r}")
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
+        if isinstance(self.shrinkage, str) and self.shrinkage != "auto":
+            raise ValueError(f"shrinkage must be a number >= 0 or 'auto', got {self.shrinkage!r}")
+        self.shrinkage_ = None
         super().fit(train_embeddings)
         X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
                                  dtype=np.float64)
         V = np.ascontiguousarray(as_embeddings(val_embeddings, "val_embeddings",
                                                X.shape[1])[0], dtype=np.float64)
-        Y = _as_correct_matrix(train_correct, "train_correct", X.shape[0])
-        Yv = _as_correct_matrix(val_correct, "val_correct", V.shape[0])
+        Y = as_correct_matrix(train_correct, "train_correct", X.shape[0])
+        Yv = as_correct_matrix(val_correct, "val_correct", V.shape[0])
         if Y.shape[1] != Yv.shape[1] or Y.shape[1] < 1:
             raise ValueError(f"train_correct has {Y.shape[1]} LLMs and val_correct "
                              f"{Yv.shape[1]}; expected the same training LLMs (at least one)")
+        if self.shrinkage == "auto":
+            self.tune_shrinkage(V, Yv, X, Y)
         pool = self._fitted()
         K = pool.n_clusters
         src_X, src_Y = (V, Yv) if self.psi_source == "validation" else (X, Y)
         labels = _core.assign(src_X, pool.centroids)[0]
         psi = np.array([shrunk_cluster_error(*probe_statistics(labels, src_Y[:, m], K),
-                                             self.shrinkage) for m in range(Y.shape[1])])
+                                             self._strength) for m in range(Y.shape[1])])
         T = self.temperature if self.temperature is not None else _auto_temperature(
             X, pool.centroids)
         init = centroid_init(pool.centroids, float(T))
@@ -230,17 +240,6 @@ class LearnedMapRouter(UniRouter):
 
     def __repr__(self) -> str:
         return super().__repr__().replace("UniRouter(", "LearnedMapRouter(", 1)
-
-
-def _as_correct_matrix(x: Any, name: str, n: int) -> np.ndarray:
-    arr = np.asarray(x)
-    arr = as_array(arr.astype(np.float64) if arr.dtype == bool else arr, name).astype(np.float64)
-    if arr.ndim != 2 or arr.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n}, n_training_llms), got {arr.shape}")
-    seen = arr[~np.isnan(arr)]
-    if seen.size and (seen.min() < 0 or seen.max() > 1):
-        raise ValueError(f"{name} must lie in [0, 1] (NaN = missing)")
-    return arr
 
 
 def _auto_temperature(X: np.ndarray, centroids: np.ndarray, sample: int = 5000) -> float:

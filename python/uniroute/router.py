@@ -24,6 +24,7 @@ from uniroute._router_file import RouterFileMixin
 from uniroute._validation import (
     as_array,
     as_correct,
+    as_correct_matrix,
     as_cost,
     as_embeddings,
     as_lam,
@@ -36,7 +37,7 @@ from uniroute.constraints import allowed_mask, cap_mask, route_constrained
 from uniroute.encoders import DEFAULT_NAME, as_texts
 from uniroute.exceptions import EmptyPoolError, NotFittedError
 from uniroute.explain import Explanation, explain_rows
-from uniroute.features import probe_statistics, shrunk_cluster_error
+from uniroute.features import SHRINKAGE_GRID, probe_statistics, shrunk_cluster_error
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class UniRouter(RouterFileMixin):
         name is :data:`uniroute.encoders.DEFAULT_NAME`).
     shrinkage : float
         Strength, in probe prompts, of the pull of each cluster error toward the model's
-        overall error (see :mod:`uniroute.features`).
+        overall error (see :mod:`uniroute.features`). :meth:`tune_shrinkage` chooses it
+        from LLMs you hold more labels for (better with few probes; see the README).
     n_init, max_iter, tol : K-means settings (see :class:`uniroute.KMeans`).
 
     Examples
@@ -141,6 +143,7 @@ class UniRouter(RouterFileMixin):
         Refitting discards the pool: cluster errors belong to the old clusters.
         """
         X, _ = as_embeddings(train_embeddings, "train_embeddings", self._encoder_dim)
+        self.shrinkage_: float | None = None  # a tuned strength belongs to the old clusters
         km = KMeans(as_positive_int(self._n_clusters, "n_clusters"), n_init=self.n_init,
                     max_iter=self.max_iter, tol=self.tol, random_state=self.random_state)
         try:
@@ -239,9 +242,68 @@ class UniRouter(RouterFileMixin):
             rows = {key: getattr(pool, key)[i] + new[key]
                     for key in ("error_sum", "probe_count", "cost_sum", "cost_count")}
             rows["cluster_error"] = shrunk_cluster_error(rows["error_sum"], rows["probe_count"],
-                                                         self.shrinkage)
+                                                         self._strength)
             self._state = pool.with_row(i, **rows)
         return self
+
+    @property
+    def _strength(self) -> float:
+        """The shrinkage strength in use: the tuned ``shrinkage_`` if any, else the parameter."""
+        value = getattr(self, "shrinkage_", None)
+        if value is None:
+            if isinstance(self.shrinkage, str):
+                raise ValueError(f"shrinkage={self.shrinkage!r} is resolved by fitting with the "
+                                 "training LLMs' labels (LearnedMapRouter.fit) or by "
+                                 "tune_shrinkage(); UniRouter.fit alone needs a number")
+            return float(self.shrinkage)
+        return float(value)
+
+    def tune_shrinkage(self, probe_embeddings: Any, probe_correct: Any,
+                       heldout_embeddings: Any, heldout_correct: Any, *,
+                       grid: tuple[float, ...] = SHRINKAGE_GRID) -> dict[float, float]:
+        """Choose the shrinkage strength by held-out likelihood, from LLMs with labels.
+
+        For LLMs you have more labels for (e.g. the LLMs used to build the router, not
+        the ones it routes to): their ``Psi`` is estimated from their answers to the
+        probe prompts with each strength of ``grid``, and scored by the Bernoulli
+        log-likelihood of their answers to other (held-out) prompts under their
+        clusters. The best strength becomes ``shrinkage_`` (used from then on, saved with
+        the router) and every model already in the pool is re-estimated with it.
+
+        Parameters
+        ----------
+        probe_embeddings : (n_probe, dim) the probe prompts (the ones new LLMs answer)
+        probe_correct : (n_probe, M_labelled) those LLMs' correctness on them (NaN = missing)
+        heldout_embeddings : (n_heldout, dim) other prompts
+        heldout_correct : (n_heldout, M_labelled) the same LLMs on those
+
+        Returns
+        -------
+        dict : ``{strength: mean held-out log-likelihood}`` for every candidate.
+        """
+        from uniroute.features import choose_shrinkage
+
+        pool = self._fitted()
+        P, _ = as_embeddings(probe_embeddings, "probe_embeddings", pool.centroids.shape[1])
+        H, _ = as_embeddings(heldout_embeddings, "heldout_embeddings", pool.centroids.shape[1])
+        Yp = as_correct_matrix(probe_correct, "probe_correct", P.shape[0])
+        Yh = as_correct_matrix(heldout_correct, "heldout_correct", H.shape[0])
+        if Yp.shape[1] != Yh.shape[1] or Yp.shape[1] < 1:
+            raise ValueError(f"probe_correct has {Yp.shape[1]} LLMs and heldout_correct "
+                             f"{Yh.shape[1]}; expected the same LLMs (at least one)")
+        grid = tuple(float(g) for g in grid)
+        if not grid or not all(np.isfinite(g) and g >= 0 for g in grid):
+            raise ValueError(f"grid must hold finite strengths >= 0, got {grid}")
+        best, scores = choose_shrinkage(self._assign(pool, P, "probe_embeddings")[0], Yp,
+                                        self._assign(pool, H, "heldout_embeddings")[0], Yh,
+                                        pool.n_clusters, grid=grid)
+        with self._write_lock:
+            self.shrinkage_ = float(best)
+            pool = self._fitted()
+            if pool.n_models:
+                self._state = pool._evolve(cluster_error=shrunk_cluster_error(
+                    pool.error_sum, pool.probe_count, self.shrinkage_))
+        return scores
 
     def _probe_stats(self, pool: PoolSnapshot, embeddings: Any, correct: Any, name: str,
                      probe_cost: Any = None,
@@ -254,7 +316,7 @@ class UniRouter(RouterFileMixin):
         labels = self._assign(pool, X, "embeddings")[0]
         err_sum, count = probe_statistics(labels, correct, pool.n_clusters)
         rows = {"error_sum": err_sum, "probe_count": count,
-                "cluster_error": shrunk_cluster_error(err_sum, count, self.shrinkage),
+                "cluster_error": shrunk_cluster_error(err_sum, count, self._strength),
                 "cost_sum": np.zeros(pool.n_clusters), "cost_count": np.zeros(pool.n_clusters)}
         if probe_cost is not None:
             c = as_array(probe_cost, "probe_cost").astype(np.float64).reshape(-1)
@@ -397,7 +459,7 @@ class UniRouter(RouterFileMixin):
         if X.shape[0] == 0:
             raise ValueError("embeddings is empty; calibration needs a sample of prompts")
         labels = self._assign(pool, X, "embeddings")[0]
-        spend = pool.expected_cost(float(self.shrinkage))
+        spend = pool.expected_cost(self._strength)
         if target_share is not None:
             if not (isinstance(target_share, tuple) and len(target_share) == 2):
                 raise TypeError("target_share must be a tuple (model name, fraction)")

@@ -8,13 +8,13 @@ a test LLM's ``Psi[k]`` is estimated from its probe answers:
     the plain per-cluster mean, an empty cluster backing off to the LLM's overall error
     (:func:`uniroute.features.mean_backoff_cluster_error`) -- the baseline;
 ``shrinkage``
-    the library's default rule, the mean pulled toward the overall error by a fixed
-    ``shrinkage`` (1 probe prompt; :func:`uniroute.features.shrunk_cluster_error`) --
-    the same numbers as ``uniroute_kmeans``;
+    the mean pulled toward the overall error by a fixed ``shrinkage`` (1 probe prompt,
+    ``UniRouter``'s default; :func:`uniroute.features.shrunk_cluster_error`);
 ``shrinkage_ll``
     the same rule with the strength chosen per trial by held-out likelihood on the
     *training* LLMs: their ``Psi`` from their answers to the validation prompts, scored
-    on their answers to the train prompts (:func:`uniroute.features.choose_shrinkage`);
+    on their answers to the train prompts (:func:`uniroute.features.choose_shrinkage`)
+    -- the same numbers as ``uniroute_kmeans``, whose default it became;
 ``soft``
     soft probes: each probe counts toward every cluster by its soft assignment
     ``softmax_k(-||x - c_k||^2 / T)`` (T as in :class:`uniroute.LearnedMapRouter`'s
@@ -35,11 +35,10 @@ from uniroute.evaluation.decisions import ClusterErrors, Decisions
 from uniroute.evaluation.protocol import TrialView
 from uniroute.evaluation.routers import UniRouteKMeans
 from uniroute.evaluation.selection import DEFAULT_K_GRID
-from uniroute.features import (choose_shrinkage, mean_backoff_cluster_error, probe_statistics,
-                               shrunk_cluster_error, soft_probe_statistics)
+from uniroute.features import (SHRINKAGE_GRID, choose_shrinkage, mean_backoff_cluster_error,
+                               probe_statistics, shrunk_cluster_error, soft_probe_statistics)
 
 ESTIMATORS = ("backoff", "shrinkage", "shrinkage_ll", "soft")
-SHRINKAGE_GRID = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 
 
 def soft_weights(X: np.ndarray, centroids: np.ndarray, temperature: float) -> np.ndarray:

@@ -48,31 +48,42 @@ class UniRouteKMeans(Router):
 
     K is chosen per trial by :func:`uniroute.select_n_clusters` (training-pool labels
     only; one k-means++ restart per candidate, ``selection_n_init``, to keep the grid
-    search affordable); the router itself is a ``UniRouter`` with its default settings,
-    fitted on the train prompts, and each test LLM joins by its probe answers on the
-    validation prompts (``add_model``), at its routing cost.
+    search affordable); the router itself is a ``UniRouter`` fitted on the train prompts,
+    and each test LLM joins by its probe answers on the validation prompts
+    (``add_model``), at its routing cost.
+
+    ``shrinkage="auto"`` (the default): the strength is chosen by
+    :meth:`uniroute.UniRouter.tune_shrinkage` from the *training* LLMs (their validation
+    answers as probes, their train answers held out) before the test LLMs join -- the
+    estimator that won the few-probes comparison (README, "Few probes"); a number fixes it.
+    K selection scores the training LLMs' train-prompt errors, where the strength hardly
+    matters: it uses 1 when ``"auto"``.
     """
 
     name = "uniroute_kmeans"
 
     def __init__(self, grid: tuple[int, ...] = DEFAULT_K_GRID, n_clusters: int | None = None,
-                 n_init: int = 3, max_iter: int = 100, shrinkage: float = 1.0,
+                 n_init: int = 3, max_iter: int = 100, shrinkage: float | str = "auto",
                  selection_n_init: int = 1) -> None:
         super().__init__()
         self.grid, self.n_clusters = grid, n_clusters
         self.n_init, self.max_iter, self.shrinkage = n_init, max_iter, shrinkage
         self.selection_n_init = selection_n_init
 
+    @property
+    def _selection_shrinkage(self) -> float:
+        return 1.0 if isinstance(self.shrinkage, str) else float(self.shrinkage)
+
     def _choose_k(self, view: TrialView) -> int:
         K = self.n_clusters
         if K is None:
-            key = ("n_clusters", tuple(self.grid), self.shrinkage, self.selection_n_init,
-                   self.max_iter)
+            key = ("n_clusters", tuple(self.grid), self._selection_shrinkage,
+                   self.selection_n_init, self.max_iter)
             if key not in view.scratch:  # shared by both UniRoute variants of a trial
                 view.scratch[key] = int(select_n_clusters(
                     view.train_embeddings, view.train_quality, view.val_embeddings,
                     view.val_quality_train_models, view.val_cost_train_models,
-                    grid=self.grid, shrinkage=self.shrinkage, random_state=view.seed,
+                    grid=self.grid, shrinkage=self._selection_shrinkage, random_state=view.seed,
                     n_init=self.selection_n_init, max_iter=self.max_iter))
             K = view.scratch[key]
         self.info["n_clusters"] = K
@@ -87,12 +98,18 @@ class UniRouteKMeans(Router):
     def fit(self, view: TrialView) -> UniRouteKMeans:
         from uniroute import UniRouter
 
+        auto = self.shrinkage == "auto"
         router = UniRouter(self._choose_k(view), random_state=view.seed, encoder=view.encoder,
-                           shrinkage=self.shrinkage, n_init=self.n_init, max_iter=self.max_iter)
+                           shrinkage=1.0 if auto else self.shrinkage, n_init=self.n_init,
+                           max_iter=self.max_iter)
         router.fit(view.train_embeddings)
         # the estimator variants (evaluation.estimators) reuse these clusters
         view.scratch.setdefault(("centroids", router.n_clusters, self.n_init, self.max_iter),
                                 router._fitted().centroids)
+        if auto:
+            router.tune_shrinkage(view.val_embeddings, view.val_quality_train_models,
+                                  view.train_embeddings, view.train_quality)
+            self.info["shrinkage"] = router.shrinkage_
         self._add_test_models(router, view)
         return self
 
@@ -113,7 +130,7 @@ class UniRouteLearnedMap(UniRouteKMeans):
     name = "uniroute_learned_map"
 
     def __init__(self, grid: tuple[int, ...] = DEFAULT_K_GRID, n_clusters: int | None = None,
-                 n_init: int = 3, max_iter: int = 100, shrinkage: float = 1.0,
+                 n_init: int = 3, max_iter: int = 100, shrinkage: float | str = "auto",
                  selection_n_init: int = 1, **map_options: Any) -> None:
         super().__init__(grid, n_clusters, n_init, max_iter, shrinkage, selection_n_init)
         self.map_options = map_options
@@ -127,6 +144,8 @@ class UniRouteLearnedMap(UniRouteKMeans):
                                   max_iter=self.max_iter, **self.map_options)
         router.fit(view.train_embeddings, view.train_quality, view.val_embeddings,
                    view.val_quality_train_models)
+        if router.shrinkage_ is not None:
+            self.info["shrinkage"] = router.shrinkage_
         self._add_test_models(router, view)
         return self
 
