@@ -131,11 +131,12 @@ def format_table(summary: dict[str, Any]) -> str:
                  "n.r. = trials whose curve never reaches the best test LLM's quality (QNC "
                  "mean over the others; in W-L a trial not reached is the worst); cost "
                  "normalised by the priciest test LLM")
-    for m, key in (("uniroute_kmeans", "n_clusters"), ("knn", "n_neighbors")):
+    for m, key in (("uniroute_kmeans", "n_clusters"), ("uniroute_kmeans", "shrinkage"),
+                   ("knn", "n_neighbors")):
         chosen = [c[key] for c in summary["methods"].get(m, {}).get("chosen", []) if key in c]
         if chosen:
-            lines.append(f"{NAMES[m]}: chosen {key} median {int(np.median(chosen))} "
-                         f"(range {min(chosen)}-{max(chosen)})")
+            lines.append(f"{NAMES[m]}: chosen {key} median {np.median(chosen):g} "
+                         f"(range {min(chosen):g}-{max(chosen):g})")
     return "\n".join(lines)
 
 
