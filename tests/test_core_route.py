@@ -142,6 +142,15 @@ def test_dense_route_ties_go_to_cheaper_then_lower_index():
     phi = np.array([[0.5, 0.5], [1.0, 0.0]], dtype=np.float32)
     np.testing.assert_array_equal(_core.route(phi, psi, cost, 0.0), [1, 1])
     np.testing.assert_array_equal(_core.DensePool(psi, cost).route(phi, 0.0), [1, 1])
+    # a single prompt against many models takes the path that does not reorder Psi
+    psi8 = np.vstack([psi, np.full((6, 2), 0.9), [[0.2, 0.2]], [[0.2, 0.2]]])
+    cost8 = np.concatenate([cost, np.zeros(6), [1.0, 0.5]])
+    for lam in (0.0, 0.01):
+        want = route_ref(phi[:1].astype(np.float64), psi8, cost8, lam)
+        np.testing.assert_array_equal(_core.route(phi[:1], psi8, cost8, lam), want)
+        np.testing.assert_array_equal(_core.route(phi, psi8, cost8, lam),
+                                      route_ref(phi.astype(np.float64), psi8, cost8, lam))
+    assert _core.route(phi[:1], psi8, cost8, 0.0)[0] == 11
 
 
 def test_dense_pool_bad_input():

@@ -102,9 +102,13 @@ void route_dense_block(const DenseRouteArgs<T>& a, Index r0, Index nr, T* work) 
   for (Index i = 0; i < nr; ++i) {
     const T* s = S.data() + i * M;
     const T m = S.row(i).minCoeff();
-    // Among the minima: the cheapest model, then the lowest index (the tie rule).
     Index best = 0;
     while (best < M - 1 && s[best] != m) ++best;
+    if (a.order != nullptr) {  // rows in tie order: the first minimum wins
+      a.out[r0 + i] = static_cast<Label>(a.order[best]);
+      continue;
+    }
+    // Among the minima: the cheapest model, then the lowest index (the tie rule).
     for (Index j = best + 1; j < M; ++j) {
       if (s[j] == m && a.cost[j] < a.cost[best]) best = j;
     }

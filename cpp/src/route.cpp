@@ -40,18 +40,33 @@ template <class T>
 void route_dense(const T* Phi, Index n, Index K, const T* Psi, const T* cost, Index M, T lam,
                  Label* out) {
   if (n == 0) return;
-  // No reordering or copy of Psi (a single prompt must not pay O(M K) set-up): the
-  // kernel resolves ties among the minima of each row by cost, then index.
-  std::vector<T> penalty(static_cast<size_t>(M));
-  for (Index j = 0; j < M; ++j) penalty[j] = lam * cost[j];
   detail::DenseRouteArgs<T> args;
   args.Phi = Phi;
   args.K = K;
-  args.psi = Psi;
-  args.penalty = penalty.data();
-  args.cost = cost;
   args.M = M;
   args.out = out;
+  std::vector<T> penalty(static_cast<size_t>(M));
+  std::vector<Index> order;
+  std::vector<T> psi_sorted;
+  if (n * 4 >= M) {
+    // Batch: Psi rows copied once in tie order, so each row's first minimum wins (one
+    // early-exit scan per row); the O(M K) copy is spread over the rows.
+    order = tie_order(cost, M);
+    psi_sorted.resize(static_cast<size_t>(M * K));
+    for (Index j = 0; j < M; ++j) {
+      std::copy(Psi + order[j] * K, Psi + (order[j] + 1) * K, psi_sorted.begin() + j * K);
+      penalty[j] = lam * cost[order[j]];
+    }
+    args.psi = psi_sorted.data();
+    args.order = order.data();
+  } else {
+    // Few rows (a single prompt): no reordering or copy of Psi; the kernel resolves
+    // ties among each row's minima by cost, then index.
+    for (Index j = 0; j < M; ++j) penalty[j] = lam * cost[j];
+    args.psi = Psi;
+    args.cost = cost;
+  }
+  args.penalty = penalty.data();
   const auto& isa = detail::active_kernels();
   const Index B = std::min(std::clamp<Index>((Index(1) << 16) / std::max<Index>(M, 1), 16, 1024), n);
   const Index tasks = (n + B - 1) / B;

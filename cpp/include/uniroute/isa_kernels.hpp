@@ -31,9 +31,13 @@ template <class T>
 struct DenseRouteArgs {
   const T* Phi = nullptr;
   Index K = 0;
-  const T* psi = nullptr;      // (M, K), the caller's rows (no copy)
+  const T* psi = nullptr;      // (M, K)
   const T* penalty = nullptr;  // lam * cost, (M)
-  const T* cost = nullptr;     // (M): ties go to the cheaper model, then the lower index
+  // Either the rows are in tie order (cheaper first, then lower index) and order[j] is
+  // the model of row j: the first minimum wins; or order is null, the rows are the
+  // caller's and ties among the minima go to the lower cost, then the lower index.
+  const Index* order = nullptr;
+  const T* cost = nullptr;     // (M), used when order is null
   Index M = 0;
   Label* out = nullptr;
 };
