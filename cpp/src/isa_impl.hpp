@@ -97,7 +97,11 @@ void route_dense_block(const DenseRouteArgs<T>& a, Index r0, Index nr, T* work) 
   ConstRowMap<T> Psi(a.psi, M, K);
   ConstRowMap<T> Pb(a.Phi + r0 * K, nr, K);
   RowMap<T> S(work, nr, M);
-  S.noalias() = Pb * Psi.transpose();
+  if (M <= 16) {  // few models: a GEMM would spend its time packing Phi
+    S.noalias() = Pb.lazyProduct(Psi.transpose());
+  } else {
+    S.noalias() = Pb * Psi.transpose();
+  }
   S.rowwise() += ConstRowVec<T>(a.penalty, M);
   for (Index i = 0; i < nr; ++i) {
     const T* s = S.data() + i * M;
