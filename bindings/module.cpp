@@ -208,6 +208,27 @@ void check_finite(const View& v, const T* p, Index r0, Index nr) {
   }
 }
 
+// max |p[i]| in one pass that also detects NaN/inf (the largest |x| as integer bits is
+// at or above the exponent mask exactly when some value is not finite): false then.
+template <class T>
+bool finite_abs_max(const T* p, Index n, double* out) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  const U abs_mask = sizeof(T) == 4 ? U(0x7fffffffu) : U(0x7fffffffffffffffull);
+  const U inf_bits = sizeof(T) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
+  U m = 0;
+  for (Index i = 0; i < n; ++i) {
+    U u;
+    std::memcpy(&u, p + i, sizeof u);
+    u &= abs_mask;
+    m = u > m ? u : m;
+  }
+  if (m >= inf_bits) return false;
+  T r;
+  std::memcpy(&r, &m, sizeof r);
+  *out = static_cast<double>(r);
+  return true;
+}
+
 // Rows of a zero-copy input whose result came out non-finite: raise if the row itself
 // holds NaN/inf (a finite row can still overflow, which is not an error).
 template <class T, class R>
@@ -414,11 +435,12 @@ py::array route_dense_rows(const View& Phi, const T* psi, const T* cost, Index M
   {
     py::gil_scoped_release release;
     const double penalty_max = lam * cost_max;
-    for_row_blocks<T>(Phi, true, [&](Index r0, Index nr, const T* p) {
-      // |score| <= K * max|Phi| * max|Psi| + lam * max cost must stay representable.
-      const double bound = static_cast<double>(Phi.cols) *
-                               static_cast<double>(max_abs(p, nr * Phi.cols)) * psi_max +
-                           penalty_max;
+    for_row_blocks<T>(Phi, false, [&](Index r0, Index nr, const T* p) {
+      // One pass: Phi finite, and |score| <= K * max|Phi| * max|Psi| + lam * max cost
+      // must stay representable.
+      double phi_max = 0.0;
+      if (!finite_abs_max(p, nr * Phi.cols, &phi_max)) check_finite(Phi, p, r0, nr);
+      const double bound = static_cast<double>(Phi.cols) * phi_max * psi_max + penalty_max;
       if (!(bound < 0.25 * static_cast<double>(std::numeric_limits<T>::max()))) {
         overflow_error<T>("the score Phi . cluster_error + lam * cost");
       }
