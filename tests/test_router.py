@@ -261,6 +261,10 @@ def test_tune_shrinkage_errors(rng):
         router.tune_shrinkage(X, Y, X, Y[:, :1])
     with pytest.raises(ValueError, match="probe_correct must have shape"):
         router.tune_shrinkage(X, Y[:50], X, Y)
+    with pytest.raises(ValueError, match="heldout_correct holds no answered label"):
+        router.tune_shrinkage(X, Y, X, np.full((100, 2), np.nan))
+    with pytest.raises(ValueError, match="probe_correct holds no answered label"):
+        router.tune_shrinkage(X[:0], Y[:0], X, Y)
     with pytest.raises(ValueError, match="grid must hold finite strengths"):
         router.tune_shrinkage(X, Y, X, Y, grid=(1.0, -1.0))
     with pytest.raises(uniroute.NotFittedError):

@@ -291,6 +291,10 @@ class UniRouter(RouterFileMixin):
         if Yp.shape[1] != Yh.shape[1] or Yp.shape[1] < 1:
             raise ValueError(f"probe_correct has {Yp.shape[1]} LLMs and heldout_correct "
                              f"{Yh.shape[1]}; expected the same LLMs (at least one)")
+        for arr, what in ((Yp, "probe_correct"), (Yh, "heldout_correct")):
+            if not np.isfinite(arr).any():
+                raise ValueError(f"{what} holds no answered label (all NaN or empty); "
+                                 "the strength is chosen from labels")
         grid = tuple(float(g) for g in grid)
         if not grid or not all(np.isfinite(g) and g >= 0 for g in grid):
             raise ValueError(f"grid must hold finite strengths >= 0, got {grid}")
