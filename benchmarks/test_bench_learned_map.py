@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute import LearnedMapRouter
 
 from .conftest import importorskip_baseline, run, tag
@@ -62,7 +61,7 @@ def test_softmax_regression_sklearn(benchmark, problem):
     linear = importorskip_baseline("sklearn.linear_model")
     from uniroute import KMeans
 
-    X, Y, V, Yv, K, rounds = problem
+    X, _, _, _, K, rounds = problem
     labels = KMeans(K, random_state=0, n_init=1).fit(X).labels_
     benchmark.group = GROUP[0]
     tag(benchmark, "baseline", "sklearn LogisticRegression (multinomial, lbfgs, 100 it.)")

@@ -21,9 +21,9 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import numpy as np
-
 import uniroute
 from uniroute import _core
+from uniroute.evaluation.runner import _single_threaded_blas
 from uniroute.features import shrunk_cluster_error
 
 _DATA: dict[str, np.ndarray] = {}
@@ -147,18 +147,8 @@ def run_trials(n_trials: int, workers: int = 2, shapes: dict | None = None) -> d
         path = os.path.join(tmp, "data.npz")
         np.savez(path, E=E, Q=Q, cost=cost)
         # One level of parallelism: single-threaded kernels and BLAS inside each worker.
-        saved = {k: os.environ.get(k) for k in ("UNIROUTE_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                 "OMP_NUM_THREADS")}
-        os.environ.update(UNIROUTE_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                          OMP_NUM_THREADS="1")
-        try:
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                     initializer=_init_worker, initargs=(path,)) as pool:
-                results = list(pool.map(one_trial, range(n_trials)))
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with _single_threaded_blas(), ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                initargs=(path,)) as pool:
+            results = list(pool.map(one_trial, range(n_trials)))
     return {name: float(np.mean([r[name] for r in results])) for name in results[0]}

@@ -263,6 +263,17 @@ void for_row_blocks(const View& v, bool finite, F&& f) {
   }
 }
 
+// for_row_blocks for inputs whose magnitude bounds an overflow check: each block is checked
+// finite and measured (max |x|) in one pass, f(r0, nr, p, max_abs).
+template <class T, class F>
+void for_checked_blocks(const View& v, F&& f) {
+  for_row_blocks<T>(v, false, [&](Index r0, Index nr, const T* p) {
+    double m = 0.0;
+    if (!finite_abs_max(p, nr * v.cols, &m)) check_finite(v, p, r0, nr);  // raises
+    f(r0, nr, p, m);
+  });
+}
+
 // The whole (small) array as a contiguous vector of T.
 template <class T>
 std::vector<T> to_vector(const View& v, bool finite) {
@@ -435,11 +446,8 @@ py::array route_dense_rows(const View& Phi, const T* psi, const T* cost, Index M
   {
     py::gil_scoped_release release;
     const double penalty_max = lam * cost_max;
-    for_row_blocks<T>(Phi, false, [&](Index r0, Index nr, const T* p) {
-      // One pass: Phi finite, and |score| <= K * max|Phi| * max|Psi| + lam * max cost
-      // must stay representable.
-      double phi_max = 0.0;
-      if (!finite_abs_max(p, nr * Phi.cols, &phi_max)) check_finite(Phi, p, r0, nr);
+    for_checked_blocks<T>(Phi, [&](Index r0, Index nr, const T* p, double phi_max) {
+      // |score| <= K * max|Phi| * max|Psi| + lam * max cost must stay representable.
       const double bound = static_cast<double>(Phi.cols) * phi_max * psi_max + penalty_max;
       if (!(bound < 0.25 * static_cast<double>(std::numeric_limits<T>::max()))) {
         overflow_error<T>("the score Phi . cluster_error + lam * cost");
@@ -764,9 +772,8 @@ py::array top_k_inner(const py::object& Q_, const py::object& keys_, Index k) {
   {
     py::gil_scoped_release release;
     const double key_max = max_abs(keys.data(), static_cast<Index>(keys.size()));
-    for_row_blocks<float>(Q, true, [&](Index r0, Index nr, const float* p) {
-      const double bound = static_cast<double>(Q.cols) * key_max *
-                           static_cast<double>(max_abs(p, nr * Q.cols));
+    for_checked_blocks<float>(Q, [&](Index r0, Index nr, const float* p, double q_max) {
+      const double bound = static_cast<double>(Q.cols) * key_max * q_max;
       if (!(bound < 0.25 * static_cast<double>(std::numeric_limits<float>::max()))) {
         overflow_error<float>("the inner product of queries and keys");
       }

@@ -167,3 +167,16 @@ def test_dense_pool_bad_input():
         _core.DensePool(np.ones((2, 3)), [1.0, -2.0])
     with pytest.raises(ValueError, match="cluster_error"):
         _core.DensePool(np.array([[np.inf, 0, 0], [0, 0, 0]]), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, -np.nan, np.inf, -np.inf])
+def test_checked_inputs_name_the_row_holding_nan_or_inf(bad):
+    phi = np.full((5, 3), 1 / 3, np.float32)
+    phi[3, 1] = bad
+    for call in (lambda: _core.route(phi, np.ones((2, 3)), [1.0, 2.0], 0.1),
+                 lambda: _core.DensePool(np.ones((2, 3)), [1.0, 2.0]).route(phi, 0.1),
+                 lambda: _core.route(phi.astype(np.float64), np.ones((2, 3)), [1.0, 2.0])):
+        with pytest.raises(ValueError, match=r"Phi contains NaN or inf \(row 3\)"):
+            call()
+    with pytest.raises(ValueError, match=r"queries contains NaN or inf \(row 3\)"):
+        _core.top_k_inner(phi, np.ones((4, 3), np.float32), 2)

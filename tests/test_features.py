@@ -48,3 +48,15 @@ def test_log_likelihood_hand_case():
     psi = np.array([[0.25, 0.5]])
     ll = bernoulli_log_likelihood(psi, np.array([0, 1]), np.array([[1.0], [0.0]]))
     assert ll == pytest.approx((np.log(0.75) + np.log(0.5)) / 2)
+
+
+def test_probe_statistics_of_several_models_stack_the_single_model_ones(rng):
+    labels = rng.integers(0, 5, 40)
+    correct = (rng.random((40, 3)) < 0.6).astype(float)
+    correct[rng.random((40, 3)) < 0.2] = np.nan
+    err_sum, count = probe_statistics(labels, correct, 5)
+    for m in range(3):
+        e, c = probe_statistics(labels, correct[:, m], 5)
+        np.testing.assert_array_equal(err_sum[m], e)
+        np.testing.assert_array_equal(count[m], c)
+    assert err_sum.shape == count.shape == (3, 5)

@@ -14,17 +14,6 @@ from uniroute import RouterFileError, UniRouter
 from uniroute.io import _checksum
 
 
-@pytest.fixture
-def saved(tmp_path, rng):
-    X = rng.standard_normal((200, 5)).astype(np.float32)
-    r = UniRouter(n_clusters=3, random_state=0).fit(X)
-    r.add_model("a", 1.0, X[:50], rng.random(50) < 0.5)
-    r.add_model("b", 2.0, X[:50], rng.random(50) < 0.9)
-    path = tmp_path / "r.npz"
-    r.save(path)
-    return path
-
-
 def members(path):
     with zipfile.ZipFile(path) as zf:
         return {i.filename: zf.read(i.filename) for i in zf.infolist()}

@@ -5,7 +5,7 @@ import numpy as np
 from uniroute import datasets, select_n_clusters
 from uniroute.cli import main
 from uniroute.evaluation.k_table import k_selection_table, k_sweep_trial
-from uniroute.evaluation.protocol import build_trial, make_split, prepare_dataset
+from uniroute.evaluation.protocol import prepare_dataset, trial
 from uniroute.evaluation.routers import UniRouteKMeans
 from uniroute.evaluation.selection import k_sweep
 
@@ -21,6 +21,7 @@ def test_k_sweep_rows_match_select_n_clusters(rng):
                                      return_scores=True)
     assert [r["n_clusters"] for r in rows] == [1, 2, 4, 8]
     assert {r["n_clusters"]: r["area"] for r in rows} == scores
+    assert best == max(scores, key=lambda k: (scores[k], -k))
     het = [r["heterogeneity"] for r in rows]
     se = [r["probe_std_error"] for r in rows]
     # two topics: one cluster mixes them, two or more separate them
@@ -35,9 +36,7 @@ def test_trial_table_chooses_what_the_evaluated_router_chooses():
     grid = (5, 10, 20)
     rows = k_sweep_trial(data, seed, grid=grid)
     chosen = [r["n_clusters"] for r in rows if r["chosen"]]
-    rng = np.random.default_rng(seed)
-    split = make_split(data, rng)
-    view, _, _ = build_trial(data, split, int(rng.integers(2**31 - 1)))
+    view, _, _ = trial(data, seed)
     router = UniRouteKMeans(grid=grid).fit(view)
     assert chosen == [router.info["n_clusters"]]
     assert all(0.0 < r["test_area"] <= 1.0 for r in rows)

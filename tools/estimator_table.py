@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
 from uniroute.evaluation.report import NAMES, sign_test, wins_losses
 
 ORDER = ("uniroute_backoff", "uniroute_shrinkage", "uniroute_kmeans", "uniroute_shrinkage_ll",
@@ -34,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.path, encoding="utf-8") as f:
         data = json.load(f)
-    runs = data["runs"] if "runs" in data else [data]
+    runs = data.get("runs", [data])
     methods = [m for m in ORDER if m in runs[0]["methods"]]
     if args.reference is None:
         args.reference = ("uniroute_shrinkage" if "uniroute_shrinkage" in runs[0]["methods"]
@@ -48,9 +46,7 @@ def main() -> None:
         cells = []
         for m in methods:
             stat = run["methods"][m][args.metric]
-            vals = np.array([np.nan if v is None else v for v in stat["per_trial"]], float)
-            mean = np.nanmean(vals)
-            band = 2 * np.nanstd(vals, ddof=1) / np.sqrt(np.isfinite(vals).sum())
+            mean, band = stat["mean"], stat["band"]
             if m == args.reference:
                 cells.append(f"{mean:.4f} ± {band:.4f}        ")
                 continue

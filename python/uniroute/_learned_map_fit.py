@@ -42,6 +42,19 @@ def centroid_init(centroids: np.ndarray, temperature: float) -> MapParams:
     return MapParams(W=2.0 * C / temperature, b=-(C * C).sum(1) / temperature)
 
 
+def auto_temperature(X: np.ndarray, centroids: np.ndarray, sample: int = 5000) -> float:
+    """T of the initial map: the median gap between the nearest and second-nearest squared
+    centroid distance over (a sample of) X, divided by ln 10 (10:1 odds on the nearest)."""
+    C = centroids.astype(np.float64)
+    if C.shape[0] < 2:
+        return 1.0
+    Xs = X[np.linspace(0, X.shape[0] - 1, min(sample, X.shape[0])).astype(int)]
+    d2 = (Xs * Xs).sum(1)[:, None] - 2 * Xs @ C.T + (C * C).sum(1)
+    two = np.partition(d2, 1, axis=1)[:, :2]
+    gap = float(np.median(two[:, 1] - two[:, 0]))
+    return max(gap, 1e-12) / np.log(10.0)
+
+
 def loss_and_grad(params: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray,
                   l2: float, W0: np.ndarray) -> tuple[float, MapParams]:
     """Masked BCE of ``softmax(X W^T + b) @ psi.T`` against ``errors`` and its gradient.

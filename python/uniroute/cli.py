@@ -121,7 +121,8 @@ def _select_k(args: argparse.Namespace) -> int:
     data = datasets.load(args.data)
     start = time.perf_counter()
     table = k_selection_table(data, trials=args.trials, seed=args.seed, n_val=args.n_val,
-                              grid=tuple(args.grid or DEFAULT_K_GRID), n_jobs=args.jobs)
+                              grid=tuple(args.grid or DEFAULT_K_GRID),
+                              min_coverage=args.min_coverage, n_jobs=args.jobs)
     print(f"{data.name}: K sweep of Appendix F.1 over {args.trials} trials (seed {args.seed})")
     print(format_k_table(table))
     print(f"run time: {time.perf_counter() - start:.1f} s ({args.jobs} process(es))")
@@ -145,6 +146,17 @@ def _sweep_table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _trial_arguments(p: argparse.ArgumentParser, trials: int) -> None:
+    """The arguments 'evaluate' and 'select-k' share (the same seeded trials)."""
+    p.add_argument("data", help="bundled name (uniroute.datasets.list_bundled()) or a "
+                                "file/folder in a supported format")
+    p.add_argument("--trials", type=int, default=trials)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-coverage", type=float, default=0.9,
+                   help="drop LLMs labelled on fewer prompts than this share (default 0.9)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from uniroute import __version__
 
@@ -165,10 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "unseen test; prompts 60/10/30 train/validation/test. Prints the table "
                     "(Area, Area(50%%), QNC, peak, AIQ; mean ± 2 s.e.; * = p < 0.01 sign test "
                     "against K-NN).")
-    ev.add_argument("data", help="bundled name (uniroute.datasets.list_bundled()) or a "
-                                 "file/folder in a supported format")
-    ev.add_argument("--trials", type=int, default=100)
-    ev.add_argument("--seed", type=int, default=0)
+    _trial_arguments(ev, trials=100)
     ev.add_argument("--n-val", type=_n_val, nargs="+", default=None, metavar="V",
                     help="validation (probe) prompts per trial; several values sweep it; "
                          "'all' = the default, 10%% of the prompts")
@@ -178,9 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "uniroute_soft_probes: see uniroute.evaluation.estimators)")
     ev.add_argument("--test-llms", type=int, default=None,
                     help="LLMs in the test pool (default a third; 2 adds APGR and CPT)")
-    ev.add_argument("--min-coverage", type=float, default=0.9,
-                    help="drop LLMs labelled on fewer prompts than this share (default 0.9)")
-    ev.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ev.add_argument("--json", default=None, metavar="FILE", help="write per-trial results")
     ev.add_argument("--plot", default=None, metavar="FILE.png",
                     help="draw the mean deferral curves (needs matplotlib)")
@@ -193,14 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "heterogeneity, probes per cluster and their standard error (training "
                     "LLMs only), how often K was chosen, and the test Area at that K (a "
                     "diagnostic, never used to choose).")
-    sk.add_argument("data", help="bundled name or a file/folder in a supported format")
-    sk.add_argument("--trials", type=int, default=20)
-    sk.add_argument("--seed", type=int, default=0)
+    _trial_arguments(sk, trials=20)
     sk.add_argument("--n-val", type=_n_val, default=None, metavar="V",
                     help="validation (probe) prompts per trial (default 10%% of the prompts)")
     sk.add_argument("--grid", type=int, nargs="+", default=None, metavar="K",
                     help="candidate K values (default 5 ... 300, capped by the data)")
-    sk.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     sk.set_defaults(func=_select_k)
     args = parser.parse_args(argv)
     return int(args.func(args))

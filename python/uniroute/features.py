@@ -23,14 +23,21 @@ def probe_statistics(labels: np.ndarray, correct: np.ndarray,
     ----------
     labels : (n_probes,) int64
         Cluster of each probe prompt.
-    correct : (n_probes,) float64
-        Correctness in [0, 1]; NaN means not answered and is ignored.
+    correct : (n_probes,) or (n_probes, M) float64
+        Correctness in [0, 1] of one model or of M; NaN means not answered and is ignored.
     n_clusters : int
 
     Returns
     -------
-    error_sum, probe_count : (n_clusters,) float64
+    error_sum, probe_count : (n_clusters,) float64, or (M, n_clusters) for M models
     """
+    if correct.ndim == 2:
+        answered2 = ~np.isnan(correct)
+        error_sum2 = np.zeros((n_clusters, correct.shape[1]))
+        probe_count2 = np.zeros((n_clusters, correct.shape[1]))
+        np.add.at(error_sum2, labels, np.where(answered2, 1.0 - correct, 0.0))
+        np.add.at(probe_count2, labels, answered2)
+        return error_sum2.T.copy(), probe_count2.T.copy()
     answered = ~np.isnan(correct)
     lab = labels[answered]
     error = 1.0 - correct[answered]
@@ -108,10 +115,7 @@ def choose_shrinkage(probe_labels: np.ndarray, probe_correct: np.ndarray,
     ``heldout_correct : (n_heldout, M)`` (e.g. the training prompts). Returns the best
     strength and the log-likelihood of every candidate.
     """
-    stats = [probe_statistics(probe_labels, probe_correct[:, m], n_clusters)
-             for m in range(probe_correct.shape[1])]
-    error_sum = np.array([s[0] for s in stats])
-    probe_count = np.array([s[1] for s in stats])
+    error_sum, probe_count = probe_statistics(probe_labels, probe_correct, n_clusters)
     scores = {a: bernoulli_log_likelihood(shrunk_cluster_error(error_sum, probe_count, a),
                                           heldout_labels, heldout_correct) for a in grid}
     return max(scores, key=lambda a: (scores[a], -a)), scores

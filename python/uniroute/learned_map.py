@@ -17,8 +17,15 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core
-from uniroute._learned_map_fit import FitHistory, MapParams, centroid_init, fit_adam, fit_lbfgs
-from uniroute._validation import as_array, as_correct_matrix, as_embeddings, as_lam
+from uniroute._learned_map_fit import (
+    FitHistory,
+    MapParams,
+    auto_temperature,
+    centroid_init,
+    fit_adam,
+    fit_lbfgs,
+)
+from uniroute._validation import as_correct_matrix, as_embeddings, as_lam
 from uniroute.clustering import RandomState
 from uniroute.constraints import _no_feasible, allowed_mask, cap_mask
 from uniroute.exceptions import RouterFileError
@@ -110,7 +117,6 @@ class LearnedMapRouter(UniRouter):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
         if isinstance(self.shrinkage, str) and self.shrinkage != "auto":
             raise ValueError(f"shrinkage must be a number >= 0 or 'auto', got {self.shrinkage!r}")
-        self.shrinkage_ = None
         super().fit(train_embeddings)
         X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
                                  dtype=np.float64)
@@ -127,9 +133,8 @@ class LearnedMapRouter(UniRouter):
         K = pool.n_clusters
         src_X, src_Y = (V, Yv) if self.psi_source == "validation" else (X, Y)
         labels = _core.assign(src_X, pool.centroids)[0]
-        psi = np.array([shrunk_cluster_error(*probe_statistics(labels, src_Y[:, m], K),
-                                             self._strength) for m in range(Y.shape[1])])
-        T = self.temperature if self.temperature is not None else _auto_temperature(
+        psi = shrunk_cluster_error(*probe_statistics(labels, src_Y, K), self._strength)
+        T = self.temperature if self.temperature is not None else auto_temperature(
             X, pool.centroids)
         init = centroid_init(pool.centroids, float(T))
         if self.optimizer == "lbfgs":
@@ -240,17 +245,6 @@ class LearnedMapRouter(UniRouter):
 
     def __repr__(self) -> str:
         return super().__repr__().replace("UniRouter(", "LearnedMapRouter(", 1)
-
-
-def _auto_temperature(X: np.ndarray, centroids: np.ndarray, sample: int = 5000) -> float:
-    C = centroids.astype(np.float64)
-    if C.shape[0] < 2:
-        return 1.0
-    Xs = X[np.linspace(0, X.shape[0] - 1, min(sample, X.shape[0])).astype(int)]
-    d2 = (Xs * Xs).sum(1)[:, None] - 2 * Xs @ C.T + (C * C).sum(1)
-    two = np.partition(d2, 1, axis=1)[:, :2]
-    gap = float(np.median(two[:, 1] - two[:, 0]))
-    return max(gap, 1e-12) / np.log(10.0)
 
 
 def _masked_route(phi: np.ndarray, pool: Any, lam: float, allow: np.ndarray,

@@ -31,31 +31,28 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core
+from uniroute._learned_map_fit import auto_temperature, centroid_init, softmax
 from uniroute.evaluation.decisions import ClusterErrors, Decisions
 from uniroute.evaluation.protocol import TrialView
 from uniroute.evaluation.routers import UniRouteKMeans
 from uniroute.evaluation.selection import DEFAULT_K_GRID
-from uniroute.features import (SHRINKAGE_GRID, choose_shrinkage, mean_backoff_cluster_error,
-                               probe_statistics, shrunk_cluster_error, soft_probe_statistics)
+from uniroute.features import (
+    SHRINKAGE_GRID,
+    choose_shrinkage,
+    mean_backoff_cluster_error,
+    probe_statistics,
+    shrunk_cluster_error,
+    soft_probe_statistics,
+)
 
 ESTIMATORS = ("backoff", "shrinkage", "shrinkage_ll", "soft")
 
 
 def soft_weights(X: np.ndarray, centroids: np.ndarray, temperature: float) -> np.ndarray:
-    """``softmax_k(-||x - c_k||^2 / T)`` per row: ``(n, K)`` float64."""
-    X = np.asarray(X, np.float64)
-    C = np.asarray(centroids, np.float64)
-    d2 = (X * X).sum(1)[:, None] - 2.0 * X @ C.T + (C * C).sum(1)
-    z = -(d2 - d2.min(axis=1, keepdims=True)) / temperature
-    w = np.exp(z)
-    return w / w.sum(axis=1, keepdims=True)
-
-
-def _stats(labels: np.ndarray, quality: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
-    quality = np.asarray(quality, np.float64)
-    pairs = [probe_statistics(labels, quality[:, m], K) for m in range(quality.shape[1])]
-    return (np.array([p[0] for p in pairs]).reshape(-1, K),
-            np.array([p[1] for p in pairs]).reshape(-1, K))
+    """``softmax_k(-||x - c_k||^2 / T)`` per row, ``(n, K)`` float64: LearnedMap's initial
+    map (:func:`uniroute._learned_map_fit.centroid_init`)."""
+    init = centroid_init(np.asarray(centroids, np.float64), temperature)
+    return softmax(np.asarray(X, np.float64) @ init.W.T + init.b)
 
 
 class UniRouteEstimator(UniRouteKMeans):
@@ -86,16 +83,14 @@ class UniRouteEstimator(UniRouteKMeans):
     def psi(self, view: TrialView, centroids: np.ndarray) -> np.ndarray:
         """The test LLMs' ``Psi (n_test_llms, K)`` from their probe answers."""
         K = centroids.shape[0]
-        val_labels = _core.assign(view.val_embeddings, centroids)[0]
+        quality = np.asarray(view.val_quality, np.float64)
         if self.estimator == "soft":
-            from uniroute.learned_map import _auto_temperature
-
-            T = _auto_temperature(np.asarray(view.train_embeddings, np.float64), centroids)
+            T = auto_temperature(np.asarray(view.train_embeddings, np.float64), centroids)
             W = soft_weights(view.val_embeddings, centroids, T)
-            err_sum, count = soft_probe_statistics(W, np.asarray(view.val_quality, np.float64))
             self.info["temperature"] = float(T)
-            return shrunk_cluster_error(err_sum, count, self.shrinkage)
-        err_sum, count = _stats(val_labels, view.val_quality, K)
+            return shrunk_cluster_error(*soft_probe_statistics(W, quality), self.shrinkage)
+        val_labels = _core.assign(view.val_embeddings, centroids)[0]
+        err_sum, count = probe_statistics(val_labels, quality, K)
         if self.estimator == "backoff":
             return mean_backoff_cluster_error(err_sum, count)
         strength = self.shrinkage

@@ -19,7 +19,7 @@ import numpy as np
 from uniroute.datasets import RoutingDataset
 from uniroute.evaluation.decisions import ClusterErrors
 from uniroute.evaluation.metrics import area
-from uniroute.evaluation.protocol import build_trial, make_split, prepare_dataset
+from uniroute.evaluation.protocol import prepare_dataset, trial
 from uniroute.evaluation.selection import DEFAULT_K_GRID, cluster_errors, k_sweep
 
 COLUMNS = ("area", "heterogeneity", "probes_per_cluster", "probe_std_error", "test_area")
@@ -31,14 +31,11 @@ def k_sweep_trial(dataset: RoutingDataset, seed: np.random.SeedSequence,
                   max_iter: int = 100) -> list[dict[str, float]]:
     """One trial's K sweep rows (the selection's own fits: ``n_init`` as in
     :class:`~uniroute.evaluation.routers.UniRouteKMeans`'s ``selection_n_init``)."""
-    rng = np.random.default_rng(seed)
-    split = make_split(dataset, rng, n_val)
-    view, _, scorer = build_trial(dataset, split, int(rng.integers(2**31 - 1)))
+    view, _, scorer = trial(dataset, seed, n_val)
     test_area: dict[int, float] = {}
 
-    def score_test(K: int, km: Any) -> None:
-        psi = cluster_errors(np.asarray(km.predict(view.val_embeddings), np.int64),
-                             view.val_quality, K, shrinkage)
+    def score_test(K: int, km: Any, val_labels: np.ndarray) -> None:
+        psi = cluster_errors(val_labels, view.val_quality, K, shrinkage)
         labels = np.asarray(km.predict(view.test_embeddings), np.int64)
         pts = scorer.points(ClusterErrors(labels, psi))
         test_area[K] = area(pts.cost, pts.quality)

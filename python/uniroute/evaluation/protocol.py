@@ -194,3 +194,12 @@ def prepare_dataset(dataset: RoutingDataset,
     if dropped:
         log.info("dropping LLMs with label coverage < %.0f%%: %s", 100 * min_coverage, dropped)
     return (dataset if keep.all() else dataset.select(models=keep)), dropped
+
+
+def trial(dataset: RoutingDataset, seed: np.random.SeedSequence | int, n_val: int | None = None,
+          n_test_models: int | None = None) -> tuple[TrialView, ClairvoyantView, Scorer]:
+    """Trial ``seed``'s split, views and scorer: what :func:`~uniroute.evaluation.evaluate`
+    runs for that trial (anything replaying its trials must call this)."""
+    rng = np.random.default_rng(seed)
+    split = make_split(dataset, rng, n_val, n_test_models)
+    return build_trial(dataset, split, int(rng.integers(2**31 - 1)))

@@ -14,7 +14,7 @@ import numpy as np
 from uniroute.datasets import RoutingDataset
 from uniroute.evaluation import metrics as mt
 from uniroute.evaluation.decisions import Points, Scorer
-from uniroute.evaluation.protocol import build_trial, make_split, prepare_dataset
+from uniroute.evaluation.protocol import make_split, prepare_dataset, trial
 from uniroute.evaluation.routers import Router, available_routers, router_factory
 
 log = logging.getLogger("uniroute.evaluation")
@@ -82,9 +82,7 @@ def run_trial(dataset: RoutingDataset, index: int, seed: np.random.SeedSequence,
               routers: Sequence[RouterSpec], n_val: int | None = None,
               n_test_models: int | None = None) -> TrialResult:
     """One trial: split, build the views, fit and score every router and the oracle."""
-    rng = np.random.default_rng(seed)
-    split = make_split(dataset, rng, n_val, n_test_models)
-    view, clairvoyant_view, scorer = build_trial(dataset, split, int(rng.integers(2**31 - 1)))
+    view, clairvoyant_view, scorer = trial(dataset, seed, n_val, n_test_models)
     info: dict[str, Any] = {
         "test_models": view.test_models, "n_scored": scorer.n, "norm_cost": scorer.norm,
         "best_test_quality": scorer.best_quality, "seconds": {}}
@@ -120,9 +118,10 @@ def _worker_trial(args: tuple[Any, ...]) -> TrialResult:
 
 @contextmanager
 def _single_threaded_blas() -> Iterator[None]:
-    """Worker processes inherit this environment: one BLAS thread each, so that the
-    processes, not nested BLAS threads, share the cores."""
-    keys = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    """Worker processes inherit this environment: one BLAS thread and one uniroute kernel
+    thread each, so that the processes, not nested threads, share the cores."""
+    keys = ("UNIROUTE_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS")
     saved = {k: os.environ.get(k) for k in keys}
     os.environ.update({k: "1" for k in keys})
     try:

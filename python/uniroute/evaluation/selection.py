@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from uniroute.clustering import KMeans, RandomState
+from uniroute.diagnostics import heterogeneity, knn_error
 from uniroute.evaluation.decisions import ClusterErrors, Decisions, PromptErrors, Scorer
 from uniroute.evaluation.metrics import area
 from uniroute.evaluation.protocol import mean_cost
@@ -42,12 +43,8 @@ def validation_area(decisions: Decisions, val_quality: np.ndarray, val_cost: np.
 def cluster_errors(labels: np.ndarray, quality: np.ndarray, n_clusters: int,
                    shrinkage: float = 1.0) -> np.ndarray:
     """Psi (n_llms, K) of each LLM from its labels on prompts with cluster ``labels``."""
-    rows = []
-    for m in range(quality.shape[1]):
-        err_sum, count = probe_statistics(labels, np.asarray(quality[:, m], np.float64),
-                                          n_clusters)
-        rows.append(shrunk_cluster_error(err_sum, count, shrinkage))
-    return np.array(rows).reshape(quality.shape[1], n_clusters)
+    stats = probe_statistics(labels, np.asarray(quality, np.float64), n_clusters)
+    return shrunk_cluster_error(*stats, shrinkage)
 
 
 def select_n_clusters(train_embeddings: Any, train_quality: Any, val_embeddings: Any,
@@ -105,16 +102,14 @@ def k_sweep(train_embeddings: Any, train_quality: Any, val_embeddings: Any, val_
     - ``heterogeneity``: the within-cluster term of Proposition 2 on the train prompts
       (:func:`uniroute.diagnostics.heterogeneity`) -- falls as K grows;
     - ``probes_per_cluster``: validation prompts per cluster, ``n_val / K``;
-    - ``probe_std_error``: ``mean_x max_h sqrt(Psi(1 - Psi) / (n_k(x) + shrinkage))``
+    - ``probe_std_error``: ``mean_x max_h sqrt(Psi(1 - Psi) / (n_hk + shrinkage))``
       over the validation prompts, with ``Psi`` of the training LLMs estimated from their
-      validation answers -- the estimation (variance) term a new LLM's features carry when
-      they come from the probes; grows with K.
+      validation answers (``n_hk``: h's answered probes in x's cluster k) -- the variance
+      term a new LLM's features carry when they come from the probes; grows with K.
 
-    ``on_fit(K, kmeans)``, if given, is called with each fitted :class:`KMeans` (e.g. to
-    score a diagnostic elsewhere with the same clusters).
+    ``on_fit(K, kmeans, val_labels)``, if given, is called with each fitted :class:`KMeans`
+    and the validation prompts' clusters (e.g. to score a diagnostic with the same clusters).
     """
-    from uniroute.diagnostics import heterogeneity, knn_error
-
     X = np.asarray(train_embeddings, dtype=np.float32)
     V = np.asarray(val_embeddings, dtype=np.float32)
     TQ = np.asarray(train_quality, dtype=np.float64)
@@ -131,12 +126,12 @@ def k_sweep(train_embeddings: Any, train_quality: Any, val_embeddings: Any, val_
         if diagnostics:
             row["heterogeneity"] = heterogeneity(X, TQ, km.labels_, K, local_error=local)
             row["probes_per_cluster"] = V.shape[0] / K
-            probe_psi = cluster_errors(val_labels, VQ, K, shrinkage)
-            count = np.bincount(val_labels, minlength=K)
+            err_sum, count = probe_statistics(val_labels, VQ, K)  # (n_llms, K)
+            probe_psi = shrunk_cluster_error(err_sum, count, shrinkage)
             se = np.sqrt(probe_psi * (1.0 - probe_psi) / (count + shrinkage + 1e-12))
             row["probe_std_error"] = float(se.max(axis=0)[val_labels].mean())
         if on_fit is not None:
-            on_fit(K, km)
+            on_fit(K, km, val_labels)
         rows.append(row)
     return rows
 
