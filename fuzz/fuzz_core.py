@@ -6,7 +6,7 @@ Every call must return a correct-looking result or raise ValueError/TypeError (f
 the Python API also KeyError, NotFittedError, EmptyPoolError). Anything else -- another
 exception, a NaN route, an out-of-range index -- is reported with its seed and the
 driver exits 1. A crash (segfault, abort) kills the process: run it as a subprocess
-(tests/test_fuzz.py does) and read the exit status. Prints the number of calls made.
+(tests/core/test_fuzz.py does) and read the exit status. Prints the number of calls made.
 """
 from __future__ import annotations
 

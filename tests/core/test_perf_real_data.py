@@ -13,7 +13,7 @@ import pytest
 import uniroute
 from uniroute import _core
 
-from .conftest import shared_data
+from tests.conftest import shared_data
 
 
 def load_embeddings(name: str) -> np.ndarray:

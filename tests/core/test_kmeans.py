@@ -6,7 +6,7 @@ import pytest
 import uniroute
 from uniroute import KMeans
 
-from .conftest import shared_data
+from tests.conftest import shared_data
 
 
 def blobs(rng, n=600, k=5, d=6):

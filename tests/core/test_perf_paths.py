@@ -18,7 +18,7 @@ import pytest
 import uniroute
 from uniroute import _core
 
-from .reference import all_sqdist_ref, route_ref
+from tests.reference import all_sqdist_ref, route_ref
 
 
 def exact_labels(X: np.ndarray, C: np.ndarray) -> np.ndarray:

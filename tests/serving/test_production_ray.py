@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ray_batch_routing.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ray_batch_routing.py"
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

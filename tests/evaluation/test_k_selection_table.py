@@ -9,7 +9,7 @@ from uniroute.evaluation.protocol import prepare_dataset, trial
 from uniroute.evaluation.routers import UniRouteKMeans
 from uniroute.evaluation.selection import k_sweep
 
-from tests.test_evaluation_routers import make_view
+from tests.evaluation.test_evaluation_routers import make_view
 
 
 def test_k_sweep_rows_match_select_n_clusters(rng):

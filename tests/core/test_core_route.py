@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from uniroute import _core
 
-from .reference import path_choice_ref, route_ref
+from tests.reference import path_choice_ref, route_ref
 
 
 @pytest.mark.parametrize("N,K,M", [(0, 3, 2), (1, 1, 1), (1, 4, 6), (500, 1, 3), (2000, 32, 12)])

@@ -8,7 +8,7 @@ from uniroute.evaluation import make_router
 from uniroute.evaluation.estimators import UniRouteEstimator, soft_weights
 from uniroute.evaluation.routers import UniRouteKMeans, available_routers
 
-from tests.test_evaluation_routers import make_view
+from tests.evaluation.test_evaluation_routers import make_view
 
 
 def test_estimator_routers_run_only_when_named():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "production_routing.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "production_routing.py"
 
 
 def test_production_example(capsys):

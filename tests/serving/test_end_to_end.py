@@ -5,7 +5,7 @@ import numpy as np
 
 from uniroute import UniRouter
 
-from .conftest import shared_data
+from tests.conftest import shared_data
 
 
 def test_zeroeval_route_beats_random_and_round_trips(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 
 from uniroute import _core
 
-FUZZ = Path(__file__).resolve().parents[1] / "fuzz" / "fuzz_core.py"
+FUZZ = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_core.py"
 
 
 def test_fuzz_burst_has_no_failures_and_no_crash():

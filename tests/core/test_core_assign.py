@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 from uniroute import _core
 
-from .reference import all_sqdist_ref, assign_ref, soft_assign_ref
+from tests.reference import all_sqdist_ref, assign_ref, soft_assign_ref
 
 
 def check_assign(X: np.ndarray, C: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from uniroute import datasets
 from uniroute.datasets.embedllm import parameter_count
 from uniroute.datasets.zeroeval import GROUPS, prices
 
-from .conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA
 
 
 def shared(name: str) -> Path:
