@@ -205,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sk.add_argument("--grid", type=int, nargs="+", default=None, metavar="K",
                     help="candidate K values (default 5 ... 300, capped by the data)")
     sk.set_defaults(func=_select_k)
+    from uniroute.serve.cli import add_parser as _add_serve  # issue 14: `uniroute serve`
+
+    _add_serve(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
