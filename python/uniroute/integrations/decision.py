@@ -13,7 +13,6 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -148,25 +147,43 @@ def as_budget(value: Any) -> Calibration | None:
         raise ValueError(f"budget is not a Calibration.to_dict(): {exc}") from None
 
 
-@dataclass(frozen=True)
 class Decision:
-    """The model chosen for one request, the fallback order and why.
+    """The model chosen for one request, why, and the fallback order.
 
     Attributes
     ----------
     model : the chosen pool model
     lam : the cost weight used (with a budget: the one the prompt's hash picked)
-    ranked : the chosen model, then the other feasible models, best score first
-        (the order a gateway falls back in)
-    explanation : the full :class:`~uniroute.explain.Explanation`
     seconds : wall time of the decision (encoding included)
+    explanation : the full :class:`~uniroute.explain.Explanation` (computed on first use
+        when :func:`decide` was called with ``explain=False``)
+    ranked : the chosen model, then the other feasible models, best score first (the
+        order a gateway falls back in; from the explanation)
     """
 
-    model: str
-    lam: float
-    ranked: tuple[str, ...]
-    explanation: Explanation
-    seconds: float
+    def __init__(self, router: Any, embedding: np.ndarray, encoder_name: str, model: str,
+                 lam: float, constraints: dict[str, Any], seconds: float,
+                 explanation: Explanation | None = None) -> None:
+        self._router, self._x, self._name = router, embedding, encoder_name
+        self._constraints = constraints
+        self._explanation = explanation
+        self.model, self.lam, self.seconds = model, lam, seconds
+
+    @property
+    def explanation(self) -> Explanation:
+        if self._explanation is None:
+            e = self._router.explain(self._x, encoder=self._name, **self._constraints)
+            if e.chosen != self.model:  # one path: explain decides as route does
+                raise RuntimeError(f"explain chose {e.chosen!r}, route chose {self.model!r}")
+            self._explanation = e
+        return self._explanation
+
+    @property
+    def ranked(self) -> tuple[str, ...]:
+        e = self.explanation
+        order = np.lexsort((np.arange(e.cost.size), e.cost, e.score))
+        return (e.chosen,) + tuple(e.models[m] for m in order
+                                   if e.feasible[m] and e.models[m] != e.chosen)
 
     def signals(self) -> dict[str, Any]:
         """JSON-ready summary for logs: model, lam, cluster, predicted errors, margin."""
@@ -183,21 +200,30 @@ class Decision:
 
 def decide(router: Any, encoder: Any, text: str, *, lam: float | None = None,
            allowed: Sequence[str] | None = None, max_cost: float | None = None,
-           budget: Calibration | None = None) -> Decision:
+           budget: Calibration | None = None, explain: bool = True) -> Decision:
     """Route one request's text within ``allowed`` models (None: the whole pool).
 
-    Raises what :meth:`UniRouter.explain` raises (e.g. NoFeasibleModelError when
-    ``allowed`` names no model of the pool, ValueError for an unknown name).
+    The text is encoded once; the choice is :meth:`UniRouter.explain`'s on that embedding
+    (``explain=True``) or :meth:`UniRouter.route`'s (``explain=False``: the fastest path;
+    the explanation and fallback order are computed only if asked for). Raises what
+    routing raises (NoFeasibleModelError when ``allowed`` names no model of the pool,
+    ValueError for an unknown name).
     """
     start = time.perf_counter()
     x = encoder.encode([text])[0]
-    e = router.explain(x, None if budget is not None else lam, encoder=encoder.name,
-                       allowed=None if allowed is None else list(allowed),
-                       max_cost=max_cost, budget=budget)
-    order = np.lexsort((np.arange(e.cost.size), e.cost, e.score))
-    others = tuple(e.models[m] for m in order if e.feasible[m] and e.models[m] != e.chosen)
-    return Decision(model=e.chosen, lam=e.lam, ranked=(e.chosen,) + others, explanation=e,
-                    seconds=time.perf_counter() - start)
+    constraints = {"lam": None if budget is not None else lam, "budget": budget,
+                   "allowed": None if allowed is None else list(allowed), "max_cost": max_cost}
+    e = None
+    if explain or budget is not None:
+        e = router.explain(x, encoder=encoder.name, **constraints)
+        model, used = e.chosen, e.lam
+    else:
+        # the encoder's identity was checked by resolve_encoder: no per-call check, so
+        # an unconstrained prompt takes route's compiled one-prompt path
+        model = router.route(x, **constraints)
+        used = 0.0 if lam is None else float(lam)
+    return Decision(router, x, encoder.name, str(model), used, constraints,
+                    time.perf_counter() - start, e)
 
 
 __all__ = ["Decision", "as_budget", "as_lam", "as_max_cost", "completion_text", "decide",

@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
+import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -107,7 +107,7 @@ class Gateway:
         self.inline_decisions = inline_decisions
         self.metrics = Metrics()
         self.metrics.router_version = holder.current.version
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------------ plumbing
     def _checked(self, endpoint: str, handler: Handler, auth: bool = True) -> Handler:
@@ -163,7 +163,7 @@ class Gateway:
                 raise GatewayError(404, f"The model {name!r} does not exist here; use "
                                    f"'uniroute' or one of {list(self.config.backends)}",
                                    "invalid_request_error", "model_not_found", "model")
-            ranked: tuple[str, ...] = (name,)
+            first, ranked = name, lambda: (name,)
         else:
             constraints = _constraints(request, served, lam)
             text = text_of()
@@ -172,13 +172,15 @@ class Gateway:
             decision = await self._decide(served, text, constraints)
             self.metrics.observe_decision(decision.model, decision.seconds)
             extra["x-uniroute-lam"] = repr(decision.lam)
-            ranked = decision.ranked
+            first = decision.model
+            ranked = lambda: decision.ranked  # noqa: E731 - the explanation, only on failure
         assert self.client is not None, "the gateway's HTTP client starts with the app"
-        return await forward(self.client, self.config, path, body, ranked, extra, self.metrics)
+        return await forward(self.client, self.config, path, body, ranked, first, extra,
+                             self.metrics)
 
     async def _decide(self, served: Served, text: str, constraints: dict[str, Any]) -> Any:
         def run() -> Any:
-            return decide(served.router, served.encoder, text, **constraints)
+            return decide(served.router, served.encoder, text, explain=False, **constraints)
 
         try:
             return run() if self.inline_decisions else await asyncio.to_thread(run)
@@ -227,8 +229,8 @@ class Gateway:
     # ------------------------------------------------------------------ the app
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-        async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+        connector = aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector, trust_env=False) as client:
             self.client = client
             yield
         self.client = None

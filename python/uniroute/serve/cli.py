@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the server until interrupted; 2 with one clear line for a bad input."""
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s: %(message)s")
     try:
-        import httpx  # noqa: F401
+        import aiohttp  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
         import yaml  # noqa: F401

@@ -7,12 +7,13 @@ request is the request's fault, not the backend's), are passed through unchanged
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
+import aiohttp
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
@@ -29,42 +30,49 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-def _answer_headers(resp: httpx.Response, extra: dict[str, str]) -> dict[str, str]:
+def _answer_headers(resp: aiohttp.ClientResponse, extra: dict[str, str]) -> dict[str, str]:
     headers = {k: v for k, v in resp.headers.items() if k.lower() in _PASSED_HEADERS}
     headers.update(extra)
     return headers
 
 
-async def forward(client: httpx.AsyncClient, config: GatewayConfig, path: str,
-                  body: dict[str, Any], ranked: Sequence[str], extra: dict[str, str],
-                  metrics: Metrics) -> Response:
-    """Send ``body`` to the first model of ``ranked`` that answers; the OpenAI path is
-    ``path`` (e.g. ``"/chat/completions"``). ``extra`` are the x-uniroute headers."""
-    attempts = list(ranked[:config.max_attempts] if config.fallback else ranked[:1])
+async def forward(session: aiohttp.ClientSession, config: GatewayConfig, path: str,
+                  body: dict[str, Any], ranked: Callable[[], Sequence[str]], first: str,
+                  extra: dict[str, str], metrics: Metrics) -> Response:
+    """Send ``body`` to ``first``, then (on failure) to the next models of ``ranked()``
+    (called only then; it starts with ``first``), until one answers. The OpenAI path is
+    ``path`` (e.g. ``"/chat/completions"``); ``extra`` are the x-uniroute headers."""
+    limit = config.max_attempts if config.fallback else 1
+    attempts = [first]
     stream = bool(body.get("stream"))
     failures: list[str] = []
-    for i, name in enumerate(attempts):
+    i = 0
+    while i < len(attempts):
+        name = attempts[i]
         backend = config.backends[name]
         headers = {"x-uniroute-model": name, **extra, "x-uniroute-attempts": str(i + 1)}
         try:
-            resp = await _send(client, backend, path, body, stream)
-        except httpx.TimeoutException:
+            resp, content = await _send(session, backend, path, body, stream)
+        except asyncio.TimeoutError:
             kind, detail = "timeout", f"{name}: timed out after {backend.timeout:g} s"
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             kind, detail = "connection", f"{name}: {type(exc).__name__}"
         else:
-            if not _retryable(resp.status_code):
+            if not _retryable(resp.status):
                 if stream:
-                    return StreamingResponse(resp.aiter_raw(), status_code=resp.status_code,
+                    return StreamingResponse(resp.content.iter_any(), status_code=resp.status,
                                              headers=_answer_headers(resp, headers),
-                                             background=BackgroundTask(resp.aclose))
-                return Response(resp.content, status_code=resp.status_code,
+                                             background=BackgroundTask(resp.release))
+                return Response(content, status_code=resp.status,
                                 headers=_answer_headers(resp, headers))
-            kind, detail = f"http_{resp.status_code}", f"{name}: HTTP {resp.status_code}"
-            await resp.aclose()
+            kind, detail = f"http_{resp.status}", f"{name}: HTTP {resp.status}"
+            resp.release()
         metrics.backend_errors[(name, kind)] += 1
         failures.append(detail)
-        log.warning("backend attempt %d/%d failed (%s)", i + 1, len(attempts), detail)
+        log.warning("backend attempt %d of at most %d failed (%s)", i + 1, limit, detail)
+        if i == 0 and limit > 1:
+            attempts = list(ranked()[:limit])
+        i += 1
     timed_out = all("timed out" in f for f in failures)
     more = "" if config.fallback else " (fallback is off)"
     raise GatewayError(504 if timed_out else 502,
@@ -73,19 +81,23 @@ async def forward(client: httpx.AsyncClient, config: GatewayConfig, path: str,
                        "backend_timeout" if timed_out else "backend_error")
 
 
-async def _send(client: httpx.AsyncClient, backend: Backend, path: str, body: dict[str, Any],
-                stream: bool) -> httpx.Response:
+async def _send(session: aiohttp.ClientSession, backend: Backend, path: str,
+                body: dict[str, Any], stream: bool) -> tuple[aiohttp.ClientResponse, bytes]:
+    """POST to the backend; a whole answer is read within the timeout, a stream's first
+    bytes (then each chunk) within it."""
     payload = dict(body)
     payload["model"] = backend.model
     headers = {"content-type": "application/json"}
     if backend.api_key:
         headers["authorization"] = f"Bearer {backend.api_key}"
-    request = client.build_request("POST", backend.url(path), content=json.dumps(payload),
-                                   headers=headers, timeout=backend.timeout)
-    resp = await client.send(request, stream=True)
-    if not stream:
-        try:
-            await resp.aread()
-        finally:
-            await resp.aclose()
-    return resp
+    timeout = (aiohttp.ClientTimeout(total=None, sock_connect=backend.timeout,
+                                     sock_read=backend.timeout) if stream
+               else aiohttp.ClientTimeout(total=backend.timeout))
+    resp = await session.post(backend.url(path), data=json.dumps(payload).encode(),
+                              headers=headers, timeout=timeout)
+    if stream and not _retryable(resp.status):
+        return resp, b""
+    try:
+        return resp, await resp.read()
+    finally:
+        resp.release()
