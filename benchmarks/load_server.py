@@ -56,6 +56,11 @@ def _rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start(cmd: list[str], url: str, env: dict[str, str], seconds: float = 120) -> Any:
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -223,8 +228,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"achieved {g['achieved_rps']:.0f} req/s", flush=True)
             if g["p99_ms"] - d["p99_ms"] > 20.0 or g["achieved_rps"] < 0.9 * rate:
                 break
+        cpu0 = _cpu_seconds(gateway.pid), _cpu_seconds(stub.pid)
         res["closed_loop"] = asyncio.run(closed_loop(chat, bodies, args.clients,
                                                      seconds=args.seconds))
+        n = res["closed_loop"]["requests"]
+        # CPU time per request: what the gateway costs, less distorted by other load
+        res["gateway_cpu_ms_per_request"] = 1e3 * (_cpu_seconds(gateway.pid) - cpu0[0]) / n
+        res["stub_cpu_ms_per_request"] = 1e3 * (_cpu_seconds(stub.pid) - cpu0[1]) / n
         res["reload"] = asyncio.run(reload_run(base, bodies, args.reload_rate,
                                                args.reload_seconds, args.clients,
                                                args.reloads, router_path, variants))
@@ -245,8 +255,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def table(results: list[dict[str, Any]]) -> str:
     """The Markdown table of docs/gateway.md."""
     rows = ["| encoder | added p50 / p99 at rate (ms) | rate where added p99 > 20 ms | "
-            "closed-loop req/s (errors) | failed requests during reloads | RSS growth |",
-            "|---|---|---|---|---|---|"]
+            "closed-loop req/s (errors) | gateway CPU ms/request | failed requests during "
+            "reloads | RSS growth |", "|---|---|---|---|---|---|---|"]
     for r in results:
         over = [s["rate"] for s in r["sweep"] if s["added_p99_ms"] > 20.0
                 or s["gateway"]["achieved_rps"] < 0.9 * s["rate"]]
