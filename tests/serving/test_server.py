@@ -159,6 +159,18 @@ def test_backend_500_falls_back_to_next_best(gw, stubs):
     assert f'uniroute_backend_errors_total{{model="{first}",kind="http_500"}}' in metrics
 
 
+def test_stream_falls_back_before_its_first_byte(gw, stubs):
+    text = PROMPTS[2]
+    first, second = _ranked(gw, text)[:2]
+    stubs.mode[first] = "500"
+    body = {"model": "uniroute", "stream": True, "messages": [{"role": "user", "content": text}]}
+    with httpx.stream("POST", gw.url + "/v1/chat/completions", json=body, timeout=20,
+                      headers={"authorization": f"Bearer {CLIENT_KEY}"}) as r:
+        raw = b"".join(r.iter_raw())
+        assert r.headers["x-uniroute-model"] == second
+    assert raw == b"".join(stream_chunks(second))
+
+
 def test_backend_timeout_falls_back_and_all_failing_is_openai_shaped(gw, stubs):
     text = PROMPTS[1]
     first, second, third = _ranked(gw, text)[:3]

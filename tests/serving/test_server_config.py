@@ -94,3 +94,16 @@ def test_serve_command_bad_input_is_one_line_exit_2(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("models: [1, 2]\n")
     assert main(["serve", "x.npz", "--backends", str(tmp_path / "bad.yaml")]) == 2
     assert "'models'" in capsys.readouterr().err
+
+
+def test_import_uniroute_imports_no_gateway_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, uniroute, uniroute.cli, uniroute.integrations, uniroute.serve, "
+            "uniroute.integrations.litellm; heavy = {'starlette', 'litellm', 'uvicorn', "
+            "'aiohttp', 'yaml', 'httpx'}; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
