@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from uniroute import UniRouter
 
 from tests._production import bundled
-from uniroute import UniRouter
 
 POOL = ("gpt-4-1106-preview", "gpt-3.5-turbo-1106", "mistralai/mistral-7b-chat", "claude-v2")
 PROMPTS = ("Write a Python function that returns the n-th Fibonacci number.",

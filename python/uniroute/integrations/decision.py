@@ -136,7 +136,7 @@ def as_budget(value: Any) -> Calibration | None:
     if value is None or isinstance(value, Calibration):
         return value
     if not isinstance(value, Mapping):
-        raise ValueError(f"budget must be a Calibration or its to_dict(), got "
+        raise ValueError(f"budget must be a Calibration or its to_dict(), got "  # noqa: TRY004
                          f"{type(value).__name__}")
     try:
         fields = dict(value)

@@ -173,7 +173,7 @@ class Gateway:
             self.metrics.observe_decision(decision.model, decision.seconds)
             extra["x-uniroute-lam"] = repr(decision.lam)
             first = decision.model
-            ranked = lambda: decision.ranked  # noqa: E731 - the explanation, only on failure
+            ranked = lambda: decision.ranked
         assert self.client is not None, "the gateway's HTTP client starts with the app"
         return await forward(self.client, self.config, path, body, ranked, first, extra,
                              self.metrics)

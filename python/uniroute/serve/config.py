@@ -71,7 +71,7 @@ def _seconds(value: Any, what: str) -> float:
 def _backend(name: str, spec: Any, timeout: float, env: Mapping[str, str]) -> Backend:
     where = f"models[{name!r}]"
     if not isinstance(spec, Mapping):
-        raise ValueError(f"{where} must be a mapping with base_url")
+        raise ValueError(f"{where} must be a mapping with base_url")  # noqa: TRY004
     unknown = sorted(set(spec) - {"base_url", "api_key", "api_key_env", "model", "timeout"})
     if unknown:
         raise ValueError(f"{where} has unknown keys {unknown}")
@@ -96,7 +96,8 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None) -> GatewayConf
     """A :class:`GatewayConfig` from the parsed YAML (ValueError naming the bad key)."""
     env = os.environ if env is None else env
     if not isinstance(data, Mapping):
-        raise ValueError("the backends file must be a mapping with a 'models' table")
+        raise ValueError(  # noqa: TRY004 - a bad file is a ValueError
+            "the backends file must be a mapping with a 'models' table")
     unknown = sorted(set(data) - {"models", "timeout", "fallback", "max_attempts",
                                   "api_keys_env", "admin_token_env"})
     if unknown:
@@ -108,7 +109,7 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None) -> GatewayConf
     backends = {str(n): _backend(str(n), s, timeout, env) for n, s in models.items()}
     fallback = data.get("fallback", True)
     if not isinstance(fallback, bool):
-        raise ValueError(f"fallback must be true or false, got {fallback!r}")
+        raise ValueError(f"fallback must be true or false, got {fallback!r}")  # noqa: TRY004
     attempts = data.get("max_attempts", 3)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ValueError(f"max_attempts must be a whole number >= 1, got {attempts!r}")

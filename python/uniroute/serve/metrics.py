@@ -64,7 +64,7 @@ class Metrics:
             le = "+Inf" if bound == float("inf") else repr(bound)
             out.append(f'{name}_bucket{{le="{le}"}} {total}')
         out.extend([f"{name}_sum {self._sum!r}", f"{name}_count {total}",
-                    "# HELP uniroute_router_version Version of the served router (1 = first "
-                    "load, +1 per successful reload).", "# TYPE uniroute_router_version gauge",
+                    ("# HELP uniroute_router_version Version of the served router (1 = first "
+                     "load, +1 per successful reload)."), "# TYPE uniroute_router_version gauge",
                     f"uniroute_router_version {self.router_version}"])
         return "\n".join(out) + "\n"

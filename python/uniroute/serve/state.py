@@ -61,7 +61,7 @@ class RouterHolder:
         with self._lock:
             try:
                 served = self._build(load_router(self.path))
-            except Exception as exc:  # a bad file keeps the old router
+            except Exception as exc:  # noqa: BLE001 - a bad file keeps the old router
                 message = f"reload of {self.path} failed, keeping router version " \
                           f"{self.current.version}: {type(exc).__name__}: {exc}"
                 log.error("%s", message)
