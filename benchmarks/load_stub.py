@@ -68,14 +68,18 @@ def hashing_encoder() -> Any:
 
 
 def build_router(encoder: str, seed: int = 0, cost_scale: float = 1.0) -> Any:
-    """A router on the bundled RouterBench slice, embedded by ``encoder`` ("use"/"hash")."""
+    """A router on the bundled RouterBench slice, embedded by ``encoder``: "use" (the
+    stored USE embeddings), "hash" (the stand-in) or "package.module:name"."""
     from uniroute import UniRouter, datasets
 
     data = datasets.load("routerbench_partial")
     if encoder == "use":
         X, name = data.embeddings, data.encoder
-    else:
-        X, name = hashing_encoder().encode(list(data.prompts)), HASH_NAME
+    else:  # "hash", or any encoder given as "package.module:name"
+        from uniroute.integrations.decision import load_encoder
+
+        enc = hashing_encoder() if encoder == "hash" else load_encoder(encoder)
+        X, name = enc.encode(list(data.prompts)), enc.name
     order = np.random.default_rng(seed).permutation(data.n_prompts)
     train, probe = order[:1600], order[1600:2200]
     router = UniRouter(n_clusters=24, random_state=seed, encoder=name).fit(X[train])
