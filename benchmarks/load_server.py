@@ -207,7 +207,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gateway = _start(cmd, base + "/healthz", env)
     bodies = _bodies(2000)
     chat = base + "/v1/chat/completions"
-    res: dict[str, Any] = {"encoder": args.encoder, "machine": platform.machine(),
+    res: dict[str, Any] = {"encoder": args.encoder, "label": args.label or args.encoder,
+                           "argv": sys.argv[1:], "machine": platform.machine(),
                            "cpus": os.cpu_count(), "load_avg_start": os.getloadavg(),
                            "note": "shared machine: 2 cores, 6 helpers working in parallel"}
     try:
@@ -269,7 +270,7 @@ def table(results: list[dict[str, Any]]) -> str:
         cpu = (f"{r['gateway_cpu_ms_per_request']:.2f}" if "gateway_cpu_ms_per_request" in r
                else "not recorded")
         rows.append(
-            f"| {r['encoder']} | {r['added_p50_ms']:.2f} / {r['added_p99_ms']:.2f} at "
+            f"| {r.get('label', r['encoder'])} | {r['added_p50_ms']:.2f} / {r['added_p99_ms']:.2f} at "
             f"{r['gateway']['rate']:g} req/s ({r['gateway']['errors']} errors) | {cross} | {r['closed_loop']['rps']:.0f} "
             f"({r['closed_loop']['errors']}) | {cpu} | {rl['errors']} of {rl['n'] + rl['errors']} "
             f"({rl['reloads_ok']} reloads ok, {rl['reloads_failed']} failed) | "
@@ -293,6 +294,7 @@ def main() -> None:
     p.add_argument("--reload-rate", type=float, default=100.0)
     p.add_argument("--warmup", type=int, default=5000)
     p.add_argument("--rss-requests", type=int, default=100_000)
+    p.add_argument("--label", default=None, help="row name in the table (default: encoder)")
     p.add_argument("--quick", action="store_true", help="small bounded run (CI smoke)")
     p.add_argument("--out", default=None, help="write the results as JSON")
     p.add_argument("--table", nargs="+", default=None, metavar="RESULTS.json",
