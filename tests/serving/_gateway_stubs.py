@@ -58,7 +58,7 @@ def stream_chunks(backend: str) -> list[bytes]:
 
 class Stubs:
     """OpenAI-compatible backends at ``/{name}/v1``; ``mode[name]`` picks the behaviour:
-    "ok", "500", "slow" (sleeps ``delay`` s first), "hang" (sleeps 3 s: past the 1 s timeout)."""
+    "ok", "500", "slow" (sleeps ``delay`` s first), "hang" (sleeps 5 s: past the 2 s timeout)."""
 
     def __init__(self) -> None:
         self.mode: dict[str, str] = {}
@@ -81,7 +81,7 @@ class Stubs:
             return JSONResponse({"error": {"message": "boom", "type": "server_error",
                                            "param": None, "code": None}}, status_code=500)
         if mode in ("slow", "hang"):
-            await asyncio.sleep(self.delay if mode == "slow" else 3.0)
+            await asyncio.sleep(self.delay if mode == "slow" else 5.0)
         if body.get("stream"):
             async def gen() -> Any:
                 for chunk in stream_chunks(name):
@@ -109,7 +109,7 @@ class Stubs:
 def serve(app: Any, timeout: float = 20.0) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread on 127.0.0.1:<ephemeral>; yields its URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=4)
+                            lifespan="on", timeout_graceful_shutdown=6)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -44,7 +44,7 @@ def gw(tmp_path_factory):
     encoder = default(threads=1)
     stubs = Stubs()
     with serve(stubs.app()) as stub_url:
-        spec = yaml.safe_load(backends_yaml(stub_url, POOL, timeout=1.0, max_attempts=2,
+        spec = yaml.safe_load(backends_yaml(stub_url, POOL, timeout=2.0, max_attempts=2,
                                             api_keys_env="CLIENT_KEYS"))
         spec["models"][POOL[0]]["api_key_env"] = "GPT4_KEY"
         gateway = create_gateway(path, parse_config(spec, ENV), encoder=encoder)
