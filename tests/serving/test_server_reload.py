@@ -172,3 +172,33 @@ def test_sighup_reloads_the_real_command(tmp_path, routers):
     assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after a clean stop
     assert "Traceback" not in err
     assert "reload of" in err and "failed, keeping router version 2" in err
+
+
+def test_reloads_under_concurrent_requests_fail_none_and_decide_by_their_version(gw, routers):
+    old, new = routers  # version 1 = old; each reload alternates new, old, new, ...
+    want = {id(r): {t: r.route_text(t, encoder=gw.encoder) for t in PROMPTS}
+            for r in (old, new)}
+    seen, errors = [], []
+
+    def client_thread(k: int) -> None:
+        try:
+            for i in range(12):
+                text = PROMPTS[(i + k) % len(PROMPTS)]
+                model, version = _routed(gw.client, text)
+                seen.append((text, model, version))
+        except Exception as exc:  # noqa: BLE001 - collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client_thread, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(10):
+        (new if i % 2 == 0 else old).save(gw.path)
+        assert _reload(gw).status_code == 200
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and len(seen) == 48
+    for text, model, version in seen:
+        router = old if version % 2 == 1 else new
+        assert model == want[id(router)][text], (text, version)
+    assert httpx.get(gw.url + "/healthz").json()["router_version"] == 11
