@@ -72,7 +72,7 @@ double as_number(const py::handle& h, const char* name) {
 }
 
 // allowed: None, or a bool mask (M,) or (n, M) (names were turned into a mask in Python).
-py::array_t<std::uint8_t> allowed_mask(const py::handle& h, Index n, Index M, bool single,
+py::array allowed_mask(const py::handle& h, Index n, Index M, bool single,
                                        uniroute::RouteRequest& req) {
   if (h.is_none()) return {};
   const py::array a = py::isinstance<py::array>(h) ? py::reinterpret_borrow<py::array>(h)
@@ -91,11 +91,16 @@ py::array_t<std::uint8_t> allowed_mask(const py::handle& h, Index n, Index M, bo
                 std::to_string(M) + " models and " + std::to_string(n) + " prompts");
   }
   (void)single;
+  req.allowed_stride = shared ? 0 : M;
+  const bool contiguous = (a.flags() & py::array::c_style) != 0;
+  if (contiguous) {  // bool is one byte, 0 or 1: read in place
+    req.allowed = static_cast<const std::uint8_t*>(a.data());
+    return py::reinterpret_borrow<py::array>(a);
+  }
   auto mask = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(
       a.attr("view")("uint8"));
   req.allowed = mask.data();
-  req.allowed_stride = shared ? 0 : M;
-  return mask;
+  return std::move(mask);
 }
 
 // max_cost: None, a number, or an array (n,) of numbers >= 0.
@@ -137,7 +142,7 @@ py::array_t<double> cap_values(const py::handle& h, Index n, uniroute::RouteRequ
 struct Call {
   Rows rows;
   uniroute::RouteRequest req;
-  py::array_t<std::uint8_t> mask;
+  py::array mask;
   py::array_t<double> caps;
   double cap = 0.0;
 };

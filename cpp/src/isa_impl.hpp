@@ -19,6 +19,7 @@ namespace uniroute {
 namespace UNIROUTE_ISA {
 #ifdef UNIROUTE_ISA_F16C
 void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d, float* out);
+void dot_rows_avx2(const float* X, Index n, const float* W, Index K, Index d, float* out);
 #endif
 namespace {
 
@@ -158,6 +159,9 @@ float min_value(const float* v, Index n) {
 // vectors hide the FMA latency; each entry's order (lane j % 8, then a fixed tree) is
 // the same for any n and any position of the row.
 void dot_rows(const float* X, Index n, const float* W, Index K, Index d, float* out) {
+#ifdef UNIROUTE_ISA_F16C
+  return dot_rows_avx2(X, n, W, K, d, out);
+#endif
   constexpr Index kG = 8;
   const Index d8 = d / 8 * 8;
   for (Index k0 = 0; k0 < K; k0 += kG) {

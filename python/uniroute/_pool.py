@@ -126,33 +126,35 @@ class PoolSnapshot:
 
     def mask_of(self, allowed: Any) -> Any:
         """``allowed`` as the core takes it: model names become a bool mask ``(M,)``
-        (cached per set of names); arrays pass through (the core checks them)."""
-        if isinstance(allowed, np.ndarray):
+        (cached per list of names); arrays pass through (the core checks them)."""
+        kind = type(allowed)
+        if kind is list or kind is tuple:
+            masks = self._cache.get("masks")
+            if masks is not None:
+                try:
+                    mask = masks.get(allowed if kind is tuple else tuple(allowed))
+                except TypeError:  # unhashable items: not names
+                    return np.asarray(allowed)
+                if mask is not None:
+                    return mask
+        elif kind is np.ndarray:
             return allowed
         if isinstance(allowed, str):
             allowed = (allowed,)
-        if not isinstance(allowed, Iterable):
+        if not isinstance(allowed, Iterable) or isinstance(allowed, np.ndarray):
             return allowed  # the core names what it expected
-        items = allowed if isinstance(allowed, (list, tuple)) else list(allowed)
-        try:
-            key = ("mask", frozenset(items))
-        except TypeError:
+        items = tuple(allowed)
+        if not all(isinstance(a, str) for a in items):
             return np.asarray(items)
-        masks = self._cache.get("masks")
-        if masks is None:
-            masks = self._cached("masks", dict)
-        mask = masks.get(key)
-        if mask is None:
-            if not all(isinstance(a, str) for a in items):
-                return np.asarray(items)
-            mask = np.zeros(self.n_models, dtype=bool)
-            for name in items:
-                mask[self.index_of(name)] = True
-            mask.flags.writeable = False
-            with self._cache_lock:
-                if len(masks) >= _MASK_CACHE_SIZE:
-                    masks.clear()
-                masks[key] = mask
+        mask = np.zeros(self.n_models, dtype=bool)
+        for name in items:
+            mask[self.index_of(name)] = True
+        mask.flags.writeable = False
+        masks = self._cached("masks", dict)
+        with self._cache_lock:
+            if len(masks) >= _MASK_CACHE_SIZE:
+                masks.clear()
+            masks[items] = mask
         return mask
 
     def _cached(self, key: str, make: Any) -> Any:
