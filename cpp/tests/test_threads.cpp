@@ -43,6 +43,8 @@ TEST_CASE("routing from many threads gives the single-threaded answers") {
         req.lam = lams[j];
         pool.route(req, out.data());
         for (Index i = 0; i < req.n; ++i) wrong += out[i] != want[j][i];
+        // what a batch kernel reads without the GIL when it splits its work
+        wrong += uniroute::num_threads() < 1;
       }
     });
   }
