@@ -18,7 +18,6 @@ import json
 
 import numpy as np
 import pytest
-
 import uniroute
 
 from .conftest import importorskip_baseline, run, tag
@@ -54,8 +53,8 @@ def setup(full):
     hi = float(np.mean(hard.costs[hard.route_indices(Q, 0.0)]))
     budget = hard.calibrate(Q, target_cost=0.5 * (lo + hi))
     rounds = 20_000 if full else 200
-    return dict(hard=hard, soft=soft, Q=Q, budget=budget, names=hard.models[:3],
-                cap=float(np.median(hard.costs)), rounds=rounds, shape=f"d={d} K={k} M={m}")
+    return {"hard": hard, "soft": soft, "Q": Q, "budget": budget, "names": hard.models[:3],
+                "cap": float(np.median(hard.costs)), "rounds": rounds, "shape": f"d={d} K={k} M={m}"}
 
 
 def _call(s, case):

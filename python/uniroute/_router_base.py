@@ -30,13 +30,13 @@ from uniroute._router_file import RouterFileMixin
 from uniroute._routing import RoutingMixin
 from uniroute._validation import (
     as_array,
-    as_float_matrix,
-    as_positive_int,
     as_correct,
     as_correct_matrix,
     as_cost,
     as_embeddings,
+    as_float_matrix,
     as_name,
+    as_positive_int,
 )
 from uniroute.clustering import KMeans
 from uniroute.exceptions import EmptyPoolError, NotFittedError

@@ -18,7 +18,6 @@ import numpy as np
 
 from uniroute import _core
 from uniroute._learned_map_fit import (
-    FitHistory,
     MapParams,
     auto_temperature,
     centroid_init,

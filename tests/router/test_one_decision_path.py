@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from uniroute import LearnedMapRouter, NoFeasibleModelError, UniRouter
 from uniroute.calibration import mix_uniform
 
@@ -85,9 +84,9 @@ def _budget(r, kind):
     key = (id(r), kind)
     if key not in _BUDGETS:
         cost = r.costs
-        _BUDGETS[key] = {"cost": dict(target_cost=float(np.mean(cost[:4]))),
-                         "quality": dict(target_quality=0.6),
-                         "share": dict(target_share=("m1", 0.3))}[kind]
+        _BUDGETS[key] = {"cost": {"target_cost": float(np.mean(cost[:4]))},
+                         "quality": {"target_quality": 0.6},
+                         "share": {"target_share": ("m1", 0.3)}}[kind]
     return r.calibrate(PROMPTS, **_BUDGETS[key])
 
 

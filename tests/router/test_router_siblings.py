@@ -7,7 +7,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from uniroute import LearnedMapRouter, UniRouter
 from uniroute._router_base import RouterBase
 

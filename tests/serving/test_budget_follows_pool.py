@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from uniroute import LearnedMapRouter, UniRouter
 from uniroute.calibration import mix_uniform
 
@@ -56,8 +55,8 @@ CHANGES = {
     "add_model": lambda r, X, Y: r.add_model("new", 0.7, X[700:900], Y[700:900, 8]),
     "remove_model": lambda r, X, Y: r.remove_model("m2"),
 }
-TARGETS = {"cost": dict(target_cost=1.1), "quality": dict(target_quality=0.62),
-           "share": dict(target_share=("m1", 0.25))}
+TARGETS = {"cost": {"target_cost": 1.1}, "quality": {"target_quality": 0.62},
+           "share": {"target_share": ("m1", 0.25)}}
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
