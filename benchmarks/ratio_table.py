@@ -35,6 +35,17 @@ TARGETS = [
     ("route dense batch N=100000 K=256 M=1024", "sgemm", "median", 1.1, "within 1.1x of the GEMM"),
     ("kmeans fit N=100000 d=768 K=256 10 iterations", "sklearn", "median", 1.0,
      "no slower than sklearn"),
+    # one decision path (benchmarks/test_bench_decision_paths.py, issue 11)
+    *[(f"decision path {case} d=768 K=256 M=100", "UniRouter route 1-D", "median", bound,
+       f"<= {bound:g}x the unconstrained 1-D route")
+      for case, bound in (("(1,d)", 1.3), ("allowed names", 2.0), ("max_cost", 2.0),
+                          ("LearnedMap 1-D", 3.0), ("batch 64", 10.0), ("budget", 3.0))],
+    *[(f"decision vs faiss {case} d=768 K=256 M=100", "faiss IndexFlatL2 search (1, d)",
+       "median", 0.5, ">= 2x faster than faiss (1, d) search")
+      for case in ("1-D", "(1,d)", "allowed names", "max_cost", "budget")],
+    *[(f"allowed vs Nordlys K={k} d={d} M=100", "nordlys route(x, models=subset)", "median",
+       1.0, "faster than Nordlys route(x, models=subset)")
+      for k, d in ((10, 128), (100, 512), (256, 768))],
 ]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from uniroute import UniRouter, datasets
-from uniroute.calibration import _region_values, _representative
+from uniroute.calibration import Problem, _region_values, _representative
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,8 @@ def deferral_area(X, quality, cost, train, val, test, test_llms, K, seed) -> flo
     pool = r._state
     labels = r.assign(X[test])
     counts = np.bincount(labels, minlength=K).astype(float)
-    breaks, _ = _region_values(pool, counts, "cost", pool.expected_cost(1.0), -1)
+    breaks, _ = _region_values(Problem(pool.cluster_error, pool.cost, counts,
+                                          pool.expected_cost(1.0), pool.names), "cost", -1)
     q, c = quality[test][:, test_llms], cost[test][:, test_llms]
     rows = np.arange(test.size)
     xs, ys = [], []

@@ -1,5 +1,6 @@
 // Runtime choice of the SIMD path, the thread count, and the ISA-independent helpers
 // of the per-ISA kernels. Compiled with the baseline flags.
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -75,7 +76,7 @@ int default_threads() {
   return n >= 1 ? static_cast<int>(n) : 1;
 }
 
-int g_threads_override = 0;
+std::atomic<int> g_threads_override{0};  // read by kernels without the GIL
 
 }  // namespace
 
@@ -85,9 +86,10 @@ std::string simd_reason() { return choice().reason; }
 
 int num_threads() {
   static const int n = default_threads();
-  return g_threads_override >= 1 ? g_threads_override : n;
+  const int over = g_threads_override.load(std::memory_order_relaxed);
+  return over >= 1 ? over : n;
 }
-void set_num_threads(int n) { g_threads_override = n >= 1 ? n : 0; }
+void set_num_threads(int n) { g_threads_override.store(n >= 1 ? n : 0, std::memory_order_relaxed); }
 
 namespace detail {
 

@@ -33,6 +33,57 @@ static inline __m256 hsum8(const __m256* a) {
                        _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
+// Lanes of one accumulator summed in hsum8's order (so a lone row matches a group).
+static inline float hsum1(__m256 v) {
+  alignas(32) float a[8];
+  _mm256_store_ps(a, v);
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// out (n, K) = X W^T: one accumulator per output (lane = dim mod 8, the tail through a
+// masked load into the same lanes), so every output is summed in the same order
+// whether its W row is in a group of 8 or alone, for any n.
+void dot_rows_avx2(const float* X, Index n, const float* W, Index K, Index d, float* out) {
+  const Index d8 = d / 8 * 8;
+  alignas(32) static const int lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const __m256i tail = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lanes + 8 - (d - d8)));
+  const Index K8 = K / 8 * 8;
+  for (Index k0 = 0; k0 < K8; k0 += 8) {
+    for (Index i = 0; i < n; ++i) {
+      const float* x = X + i * d;
+      __m256 acc[8];
+      for (int r = 0; r < 8; ++r) acc[r] = _mm256_setzero_ps();
+      for (Index j = 0; j < d8; j += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + j);
+        for (int r = 0; r < 8; ++r) {
+          acc[r] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(W + (k0 + r) * d + j), acc[r]);
+        }
+      }
+      if (d8 < d) {
+        const __m256 xv = _mm256_maskload_ps(x + d8, tail);
+        for (int r = 0; r < 8; ++r) {
+          acc[r] = _mm256_fmadd_ps(xv, _mm256_maskload_ps(W + (k0 + r) * d + d8, tail), acc[r]);
+        }
+      }
+      _mm256_storeu_ps(out + i * K + k0, hsum8(acc));
+    }
+  }
+  for (Index k = K8; k < K; ++k) {
+    for (Index i = 0; i < n; ++i) {
+      const float* x = X + i * d;
+      __m256 acc = _mm256_setzero_ps();
+      for (Index j = 0; j < d8; j += 8) {
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(W + k * d + j), acc);
+      }
+      if (d8 < d) {
+        acc = _mm256_fmadd_ps(_mm256_maskload_ps(x + d8, tail),
+                              _mm256_maskload_ps(W + k * d + d8, tail), acc);
+      }
+      out[i * K + k] = hsum1(acc);
+    }
+  }
+}
+
 // fp16 centroids, grouped: for each group of 8 centroids and each 8 dims, 8 x 8 halves
 // (128 contiguous bytes), so one group streams sequentially from memory.
 void scores_f16(const float* x, const std::uint16_t* C16, Index d_pad, Index K_pad,

@@ -8,6 +8,7 @@
 #endif
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -18,6 +19,7 @@ namespace uniroute {
 namespace UNIROUTE_ISA {
 #ifdef UNIROUTE_ISA_F16C
 void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d, float* out);
+void dot_rows_avx2(const float* X, Index n, const float* W, Index K, Index d, float* out);
 #endif
 namespace {
 
@@ -153,6 +155,45 @@ float min_value(const float* v, Index n) {
   return Eigen::Map<const Eigen::VectorXf>(v, n).minCoeff();
 }
 
+// Eight rows of W at a time against one row of X: eight independent accumulator
+// vectors hide the FMA latency; each entry's order (lane j % 8, then a fixed tree) is
+// the same for any n and any position of the row.
+void dot_rows(const float* X, Index n, const float* W, Index K, Index d, float* out) {
+#ifdef UNIROUTE_ISA_F16C
+  return dot_rows_avx2(X, n, W, K, d, out);
+#endif
+  constexpr Index kG = 8;
+  const Index d8 = d / 8 * 8;
+  for (Index k0 = 0; k0 < K; k0 += kG) {
+    const Index g = std::min<Index>(kG, K - k0);
+    for (Index i = 0; i < n; ++i) {
+      const float* x = X + i * d;
+      float acc[kG][8] = {};
+      if (g == kG) {
+        for (Index j = 0; j < d8; j += 8) {
+          for (Index r = 0; r < kG; ++r) {
+            const float* w = W + (k0 + r) * d + j;
+            for (int l = 0; l < 8; ++l) acc[r][l] += x[j + l] * w[l];
+          }
+        }
+      } else {
+        for (Index r = 0; r < g; ++r) {
+          const float* w = W + (k0 + r) * d;
+          for (Index j = 0; j < d8; j += 8) {
+            for (int l = 0; l < 8; ++l) acc[r][l] += x[j + l] * w[j + l];
+          }
+        }
+      }
+      for (Index r = 0; r < g; ++r) {
+        const float* w = W + (k0 + r) * d;
+        for (Index j = d8; j < d; ++j) acc[r][j - d8] += x[j] * w[j];
+        const float* a = acc[r];
+        out[i * K + k0 + r] = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+      }
+    }
+  }
+}
+
 void assign_f32(const AssignArgs<float>& a, Index r0, Index nr, float* w) {
   assign_block(a, r0, nr, w);
 }
@@ -193,7 +234,7 @@ extern const detail::IsaKernels kernels;
 const detail::IsaKernels kernels = {
     UNIROUTE_ISA_NAME, &assign_f32, &assign_f64, &soft_f32, &soft_f64,
     &dense_f32,        &dense_f64,  &scores_f32, UNIROUTE_SCORES_F16,
-    UNIROUTE_SCORES_I16, &inner_f32, &sqnorm, &min_value,
+    UNIROUTE_SCORES_I16, &inner_f32, &sqnorm, &min_value, &dot_rows,
 };
 
 }  // namespace UNIROUTE_ISA

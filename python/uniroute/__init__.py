@@ -16,7 +16,23 @@ from uniroute.exceptions import (
 from uniroute.explain import Explanation
 from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
-from uniroute.evaluation.selection import select_n_clusters
+
+# Reached lazily: `import uniroute` loads no evaluation or dataset code.
+_LAZY = {"select_n_clusters": "uniroute.evaluation.selection"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'uniroute' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "Calibration",

@@ -10,7 +10,9 @@ place.
 """
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,8 @@ import numpy as np
 
 from uniroute import _core
 
-_TABLE_CACHE_SIZE = 16
+_MASK_CACHE_SIZE = 64
+_TOKENS = itertools.count(1)
 ROW_KEYS = ("error_sum", "probe_count", "cluster_error", "cost_sum", "cost_count")
 
 
@@ -42,6 +45,11 @@ class PoolSnapshot:
     cost_sum, cost_count : (M, K) float64, realised cost of probe answers per cluster
         (zeros when no per-probe cost was given)
     version : int, grows by one with every change of the pool
+    map_weight, map_bias : (K, dim), (K,) float32, the learned map of a LearnedMapRouter
+        (None: hard clusters)
+    token : int, unique to this snapshot in the process (a budget solved on another
+        snapshot is re-solved on this one)
+    clusters_token : int, shared by the snapshots that keep these centroids and map
     """
 
     centroids: np.ndarray
@@ -53,6 +61,10 @@ class PoolSnapshot:
     cost_sum: np.ndarray | None = None
     cost_count: np.ndarray | None = None
     version: int = 0
+    map_weight: np.ndarray | None = None
+    map_bias: np.ndarray | None = None
+    token: int = field(default_factory=lambda: next(_TOKENS))
+    clusters_token: int = field(default_factory=lambda: next(_TOKENS))
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,6 +77,9 @@ class PoolSnapshot:
             value = getattr(self, key)
             value = np.zeros((len(self.names), K)) if value is None else value
             set_(self, key, _frozen(value, np.float64))
+        for key in ("map_weight", "map_bias"):
+            if getattr(self, key) is not None:
+                set_(self, key, _frozen(getattr(self, key), np.float32))
 
     # ------------------------------------------------------------------ queries
     @property
@@ -83,44 +98,64 @@ class PoolSnapshot:
         except (KeyError, TypeError):
             raise KeyError(f"unknown model {name!r}; the pool holds {list(self.names)}") from None
 
-    def choice_table(self, lam: float) -> np.ndarray:
-        """Chosen model per cluster at ``lam``: int64 ``(K,)`` (cached per snapshot)."""
-        key = ("table", float(lam))
-        table = self._cache.get(key)
-        if table is None:
-            table = _core.choice_table(self.cluster_error, self.cost, float(lam))
-            table.flags.writeable = False
-            with self._cache_lock:
-                stale = [k for k in self._cache if isinstance(k, tuple) and k[0] == "table"]
-                for k in stale[: max(0, len(stale) - _TABLE_CACHE_SIZE + 1)]:
-                    self._cache.pop(k, None)
-                self._cache[key] = table
-        return table
-
     def compiled_index(self) -> _core.CentroidIndex:
         """The centroids compiled for assignment (cached norms, 16-bit copy for single
         prompts); shared by the snapshots that keep these centroids."""
         return self._cached("compiled_index", lambda: _core.CentroidIndex(self.centroids))
 
-    def compiled_pool(self) -> _core.PoolRouter:
-        """The compiled pool: one prompt to one model, the last lam's table cached."""
-        pool = self._cache.get("compiled_pool")
+    def compiled(self) -> _core.CompiledPool:
+        """The compiled pool: the one object every routing request of this snapshot goes
+        to (prompt map, Psi, prices, tie order, choice-table cache)."""
+        pool = self._cache.get("compiled")
         if pool is None:
-            pool = self._cached("compiled_pool", lambda: _core.PoolRouter(
-                self.compiled_index(), self.cluster_error, self.cost))
+            pool = self._cached("compiled", lambda: _core.CompiledPool(
+                self.compiled_index(), self.cluster_error, self.cost, self.map_weight,
+                self.map_bias))
         return pool
 
-    def compiled_dense_pool(self) -> _core.DensePool:
-        """The pool checked and converted to float32 once, for the dense (soft Phi) route."""
-        pool = self._cache.get("compiled_dense_pool")
-        if pool is None:
-            pool = self._cached("compiled_dense_pool", lambda: _core.DensePool(
-                self.cluster_error, self.cost))
-        return pool
+    def choice_table(self, lam: float) -> np.ndarray:
+        """Chosen model per cluster at ``lam``: int64 ``(K,)`` (the compiled pool's cache)."""
+        return self.compiled().choice_table(float(lam))
 
-    def cost_order(self) -> np.ndarray:
-        """Models sorted by cost, ties by index: the core's tie-breaking order."""
-        return self._cached("order", lambda: np.argsort(self.cost, kind="stable"))
+    def names_array(self) -> np.ndarray:
+        """The model names as a numpy str array (to index with routed positions)."""
+        names = self._cache.get("names_array")
+        if names is None:
+            names = self._cached("names_array", lambda: np.asarray(self.names))
+        return names
+
+    def mask_of(self, allowed: Any) -> Any:
+        """``allowed`` as the core takes it: model names become a bool mask ``(M,)``
+        (cached per list of names); arrays pass through (the core checks them)."""
+        kind = type(allowed)
+        if kind is list or kind is tuple:
+            masks = self._cache.get("masks")
+            if masks is not None:
+                try:
+                    mask = masks.get(allowed if kind is tuple else tuple(allowed))
+                except TypeError:  # unhashable items: not names
+                    return np.asarray(allowed)
+                if mask is not None:
+                    return mask
+        elif kind is np.ndarray:
+            return allowed
+        if isinstance(allowed, str):
+            allowed = (allowed,)
+        if not isinstance(allowed, Iterable) or isinstance(allowed, np.ndarray):
+            return allowed  # the core names what it expected
+        items = tuple(allowed)
+        if not all(isinstance(a, str) for a in items):
+            return np.asarray(items)
+        mask = np.zeros(self.n_models, dtype=bool)
+        for name in items:
+            mask[self.index_of(name)] = True
+        mask.flags.writeable = False
+        masks = self._cached("masks", dict)
+        with self._cache_lock:
+            if len(masks) >= _MASK_CACHE_SIZE:
+                masks.clear()
+            masks[items] = mask
+        return mask
 
     def _cached(self, key: str, make: Any) -> Any:
         value = self._cache.get(key)
@@ -145,9 +180,12 @@ class PoolSnapshot:
 
     def _evolve(self, **changes: Any) -> PoolSnapshot:
         fields = {"centroids": self.centroids, "names": self.names, "cost": self.cost,
-                  "version": self.version + 1}
+                  "version": self.version + 1, "map_weight": self.map_weight,
+                  "map_bias": self.map_bias, "clusters_token": self.clusters_token}
         fields.update({key: getattr(self, key) for key in ROW_KEYS})
         fields.update(changes)
+        if "centroids" in changes or "map_weight" in changes:
+            fields["clusters_token"] = next(_TOKENS)
         snap = PoolSnapshot(**fields)
         index = self._cache.get("compiled_index")
         if index is not None and "centroids" not in changes:

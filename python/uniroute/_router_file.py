@@ -1,6 +1,7 @@
 """Persistence of a UniRouter: the router file, its bytes, and pickling by value."""
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -13,23 +14,16 @@ from uniroute.io import DEFAULT_MAX_BYTES, archive_bytes, read_archive, write_ar
 
 
 class RouterFileMixin:
-    """save/load, to_bytes/from_bytes and ``__reduce__`` for :class:`UniRouter`."""
+    """save/load, to_bytes/from_bytes and ``__reduce__`` of a router (see
+    :class:`uniroute._router_base.RouterBase`, which provides ``_fitted``, ``_state``,
+    ``_strength`` and the encoder identity this reads).
 
-    _FILE_KIND = "UniRouter"  # the ``kind`` written to and required from router files
+    ``_FILE_KIND`` is the ``kind`` written to and required from router files. Pickling
+    goes by value through the file format and by reference to the router's own class,
+    so this module imports no router (no cycle).
+    """
 
-    _state: PoolSnapshot | None
-    _encoder_name: str | None
-    _encoder_dim: int | None
-    _n_clusters: int
-    shrinkage: float | str
-    _strength: float
-    n_init: int
-    max_iter: int
-    tol: float
-    random_state: Any
-
-    def _fitted(self) -> PoolSnapshot:  # pragma: no cover - provided by UniRouter
-        raise NotImplementedError
+    _FILE_KIND = "UniRouter"
 
     # ------------------------------------------------------------------ persistence
     def _archive(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -63,16 +57,31 @@ class RouterFileMixin:
         """Read a router from the bytes of a router file (see :meth:`to_bytes`)."""
         return cls._from_archive(bytes(data), max_bytes)
 
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn convention); an encoder object is
+        given by its name."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        params = {p: getattr(self, p) for p in names}
+        if "encoder" in params and params["encoder"] is not None \
+                and not isinstance(params["encoder"], str):
+            params["encoder"] = getattr(self, "_encoder_name", None)
+        return params
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> Any:
+        return cls(**params)
+
+    def _complete(self) -> bool:
+        """Whether the router holds all it saves (fitted)."""
+        return getattr(self, "_state", None) is not None
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickle by value through the safe file format: no attribute is pickled, and an
         # unpickled router is checked like a loaded file. An encoder object is not
         # carried (only its name and dim); route_text re-creates the default encoder.
-        if self._state is None:
-            params = {"n_clusters": self._n_clusters, "random_state": self.random_state,
-                      "encoder": self._encoder_name, "shrinkage": self.shrinkage,
-                      "n_init": self.n_init, "max_iter": self.max_iter, "tol": self.tol}
-            return (_unpickle_unfitted, (params,))
-        return (_unpickle, (self.to_bytes(), self._FILE_KIND))
+        if not self._complete():
+            return (type(self)._from_params, (self.get_params(),))
+        return (type(self).from_bytes, (self.to_bytes(),))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *,
@@ -132,19 +141,3 @@ class RouterFileMixin:
             cost_count=arrays["cost_count"])
         return router
 
-
-def _unpickle(data: bytes, kind: str = "UniRouter") -> Any:
-    if kind == "LearnedMapRouter":
-        from uniroute.learned_map import LearnedMapRouter
-
-        return LearnedMapRouter.from_bytes(data)
-    from uniroute.router import UniRouter
-
-    return UniRouter.from_bytes(data)
-
-
-def _unpickle_unfitted(params: dict[str, Any]) -> Any:
-    from uniroute.router import UniRouter
-
-    n_clusters = params.pop("n_clusters")
-    return UniRouter(n_clusters, **params)

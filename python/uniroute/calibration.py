@@ -9,12 +9,22 @@ two bracketing decisions, routing a fraction ``weight`` of prompts with the high
 (as ZeroRouter mixes two models), so that the *expected* average over the sample
 equals the target exactly. Which prompts take the higher lam is decided by a hash of
 the prompt's embedding (:func:`mix_uniform`): the same prompt always gets the same model.
+
+With a learned (soft) map the decision of each sample prompt is piecewise constant in
+lam too (the lower hull of its points ``(cost[m], Phi(x) . Psi[m])``), so the same walk
+is exact with every sample prompt as its own "cluster" of weight one.
+
+**A budget follows the pool.** A :class:`Calibration` keeps its target and what it
+needs of the sample (the cluster histogram, or the sample's soft weights ``Phi``).
+Routing with it on a pool that changed since it was solved (``observe``,
+``update_model``, ``add_model``, ``remove_model``, a new price) re-solves it exactly on
+the current pool, once per pool snapshot (:func:`resolve`).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,8 +33,6 @@ from uniroute._pool import PoolSnapshot
 
 log = logging.getLogger(__name__)
 
-_N_PLANES = 64
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,8 @@ class Calibration:
     predicted_share : expected share of prompts per model name
     exact : whether the target is met (to rounding); False when it is out of reach
     n_prompts : size of the calibration sample
-    models, costs : the pool it was made for (routing with another pool is refused)
+    models, costs : the pool it was solved on (routing on a changed pool re-solves it)
+    sample : what it keeps of the sample: ``("hard", counts (K,))`` or ``("soft", Phi)``
     """
 
     kind: str
@@ -60,32 +69,17 @@ class Calibration:
     n_prompts: int
     models: tuple[str, ...]
     costs: tuple[float, ...]
+    sample: tuple[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    pool_token: int = field(default=-1, repr=False, compare=False)
+    clusters_token: int = field(default=-1, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready fields."""
-        d = asdict(self)
+        """Plain JSON-ready fields (the report; the sample is not included)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("sample", "pool_token", "clusters_token")}
+        d["predicted_share"] = dict(self.predicted_share)
         d["models"], d["costs"] = list(self.models), list(self.costs)
         return d
-
-    def check_pool(self, pool: PoolSnapshot) -> None:
-        if self.models != pool.names or self.costs != tuple(float(c) for c in pool.cost):
-            raise ValueError("this calibration was made for another pool (models or costs "
-                             "changed since); call calibrate() again")
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
-        x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
-        x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
-        return x ^ (x >> np.uint64(31))
-
-
-def _planes(dim: int) -> np.ndarray:
-    """Fixed pseudo-random hyperplanes ``(dim, 64)``, the same in every process."""
-    bits = _splitmix64(np.arange(dim * _N_PLANES, dtype=np.uint64))
-    return ((bits >> np.uint64(11)).astype(np.float64) * 2.0**-52 - 1.0).astype(
-        np.float32).reshape(dim, _N_PLANES)
 
 
 def mix_uniform(X: np.ndarray) -> np.ndarray:
@@ -93,26 +87,40 @@ def mix_uniform(X: np.ndarray) -> np.ndarray:
 
     The signs of 64 fixed random projections form a 64-bit key (locality-sensitive, so
     float noise from batching or float16 storage rarely changes it), mixed by
-    splitmix64 into a uniform number.
+    splitmix64 into a uniform number. Computed by the core (the planes are built once
+    per dim), with the same per-row arithmetic that routing with a budget uses.
     """
-    signs = (np.asarray(X, dtype=np.float32) @ _planes(X.shape[1])) > 0
-    key = np.packbits(signs, axis=1, bitorder="little").view("<u8").reshape(-1)
-    return (_splitmix64(key.astype(np.uint64)) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return _core.mix_uniform(np.asarray(X))
 
 
-def _region_values(pool: PoolSnapshot, counts: np.ndarray, kind: str, spend: np.ndarray,
-                   target_model: int) -> tuple[np.ndarray, np.ndarray]:
+class Problem(NamedTuple):
+    """A calibration problem: ``C`` "clusters" of a sample with weights ``counts``.
+
+    ``psi (M, C)`` the predicted error per model and cluster, ``cost (M,)`` the prices,
+    ``spend (M, C)`` the expected cost per model and cluster, ``names`` the models.
+    Hard clusters: C = K and the counts are the sample's histogram; a soft map: C = n,
+    every sample prompt its own cluster of weight one.
+    """
+
+    psi: np.ndarray
+    cost: np.ndarray
+    counts: np.ndarray
+    spend: np.ndarray
+    names: tuple[str, ...]
+
+
+def _region_values(p: Problem, kind: str, target_model: int) -> tuple[np.ndarray, np.ndarray]:
     """Breakpoints ``b`` (sorted, b[0] = 0) and the sample value on each ``[b_j, b_j+1)``."""
-    offsets, model, lam_lo, _ = _core.route_path(pool.cluster_error, pool.cost)
-    K = pool.n_clusters
-    cluster = np.repeat(np.arange(K), np.diff(offsets))
+    offsets, model, lam_lo, _ = _core.route_path(p.psi, p.cost)
+    C = p.psi.shape[1]
+    cluster = np.repeat(np.arange(C), np.diff(offsets))
     if kind == "cost":
-        v = spend[model, cluster]
+        v = p.spend[model, cluster]
     elif kind == "quality":
-        v = 1.0 - pool.cluster_error[model, cluster]
+        v = 1.0 - p.psi[model, cluster]
     else:
         v = (model == target_model).astype(np.float64)
-    w = counts[cluster] / counts.sum()
+    w = p.counts[cluster] / p.counts.sum()
     first = np.zeros(model.size, dtype=bool)
     first[offsets[:-1]] = True
     start = float(np.sum(w[first] * v[first]))
@@ -133,26 +141,23 @@ def _representative(breaks: np.ndarray, j: int) -> float:
     return float(2.0 * breaks[j])
 
 
-def _metrics(pool: PoolSnapshot, counts: np.ndarray, spend: np.ndarray,
-             lam: float) -> tuple[float, float, np.ndarray]:
-    """Exact sample average cost, predicted quality and shares of the decision at ``lam``."""
-    table = pool.choice_table(lam)
-    p = counts / counts.sum()
-    K = pool.n_clusters
-    cost = float(p @ spend[table, np.arange(K)])
-    quality = float(p @ (1.0 - pool.cluster_error[table, np.arange(K)]))
-    share = np.bincount(table, weights=p, minlength=pool.n_models)
+def _metrics(p: Problem, lam: float) -> tuple[float, float, np.ndarray]:
+    """Exact sample average cost, predicted quality and shares of the decision at ``lam``
+    (the core's choice table: the decision routing makes)."""
+    table = _core.choice_table(p.psi, p.cost, lam)
+    w = p.counts / p.counts.sum()
+    C = np.arange(p.psi.shape[1])
+    cost = float(w @ p.spend[table, C])
+    quality = float(w @ (1.0 - p.psi[table, C]))
+    share = np.bincount(table, weights=w, minlength=p.psi.shape[0])
     return cost, quality, share
 
 
-def solve(pool: PoolSnapshot, labels: np.ndarray, kind: str, target: float,
-          spend: np.ndarray, target_model: int = -1) -> Calibration:
-    """Calibrate on a sample whose cluster labels are ``labels``.
-
-    ``spend[m, k]`` is the expected cost of model m on a prompt of cluster k.
-    """
-    counts = np.bincount(labels, minlength=pool.n_clusters).astype(np.float64)
-    breaks, values = _region_values(pool, counts, kind, spend, target_model)
+def solve(p: Problem, kind: str, target: float, target_model: int = -1, *,
+          n_prompts: int, sample: Any = None, pool_token: int = -1,
+          clusters_token: int = -1) -> Calibration:
+    """Calibrate: walk the breakpoints of ``p`` to the step that brackets ``target``."""
+    breaks, values = _region_values(p, kind, target_model)
     lo = np.minimum(values[:-1], values[1:])
     hi = np.maximum(values[:-1], values[1:])
     inside = np.flatnonzero((lo <= target) & (target <= hi))
@@ -164,7 +169,7 @@ def solve(pool: PoolSnapshot, labels: np.ndarray, kind: str, target: float,
         j = int(inside[0])
         a, b = _representative(breaks, j), _representative(breaks, j + 1)
         lam = float(breaks[j + 1])
-    ma, mb = _metrics(pool, counts, spend, a), _metrics(pool, counts, spend, b)
+    ma, mb = _metrics(p, a), _metrics(p, b)
     pick = {"cost": 0, "quality": 1}
     va = ma[pick[kind]] if kind in pick else float(ma[2][target_model])
     vb = mb[pick[kind]] if kind in pick else float(mb[2][target_model])
@@ -187,9 +192,53 @@ def solve(pool: PoolSnapshot, labels: np.ndarray, kind: str, target: float,
                     "is %g", kind, target, achieved)
     return Calibration(
         kind=kind, target=float(target),
-        model=pool.names[target_model] if kind == "share" else None,
+        model=p.names[target_model] if kind == "share" else None,
         lam=float(lam), lam_low=float(a), lam_high=float(b), weight=float(weight),
         predicted_cost=float(mix[0]), predicted_quality=float(mix[1]),
-        predicted_share={n: float(s) for n, s in zip(pool.names, mix[2])},
-        exact=exact, n_prompts=int(labels.shape[0]), models=pool.names,
-        costs=tuple(float(c) for c in pool.cost))
+        predicted_share={n: float(s) for n, s in zip(p.names, mix[2])},
+        exact=exact, n_prompts=int(n_prompts), models=p.names,
+        costs=tuple(float(c) for c in p.cost), sample=sample, pool_token=pool_token,
+        clusters_token=clusters_token)
+
+
+def problem(pool: PoolSnapshot, sample: tuple[str, np.ndarray], strength: float) -> Problem:
+    """The calibration problem of a kept sample on ``pool`` (see :class:`Problem`)."""
+    spend = pool.expected_cost(strength)
+    kind, data = sample
+    if kind == "hard":
+        return Problem(pool.cluster_error, pool.cost, data, spend, pool.names)
+    errors = pool.compiled().errors_of_phi(data)  # what routing compares, bit for bit
+    phi = data.astype(np.float64)
+    phi /= phi.sum(axis=1, keepdims=True)  # float32 weights sum to 1 only to ~1e-7
+    return Problem(np.ascontiguousarray(errors.T), pool.cost, np.ones(errors.shape[0]),
+                   np.ascontiguousarray((phi @ spend.T).T), pool.names)
+
+
+def calibrate(pool: PoolSnapshot, sample: tuple[str, np.ndarray], n_prompts: int, kind: str,
+              target: float, model: str | None, strength: float) -> Calibration:
+    """Solve a target on ``pool`` for a kept sample."""
+    target_model = pool.index_of(model) if kind == "share" else -1  # type: ignore[arg-type]
+    return solve(problem(pool, sample, strength), kind, target, target_model,
+                 n_prompts=n_prompts, sample=sample, pool_token=pool.token,
+                 clusters_token=pool.clusters_token)
+
+
+def resolve(budget: Any, pool: PoolSnapshot, strength: float) -> Calibration:
+    """The budget to route with on ``pool``: ``budget`` itself if it was solved on this
+    snapshot, else its exact re-solution on this snapshot (computed once, cached)."""
+    if not isinstance(budget, Calibration):
+        raise TypeError("budget must be a Calibration from calibrate()")
+    if budget.pool_token == pool.token:
+        return budget
+    key = ("budget", id(budget))
+    hit = pool._cache.get(key)
+    if hit is not None and hit[0] is budget:
+        return hit[1]  # type: ignore[no-any-return]
+    if budget.sample is None or budget.clusters_token != pool.clusters_token:
+        raise ValueError("this calibration was made for another pool (other clusters or "
+                         "learned map, or not by calibrate()); call calibrate() again")
+    new = calibrate(pool, budget.sample, budget.n_prompts, budget.kind, budget.target,
+                    budget.model, strength)
+    with pool._cache_lock:
+        pool._cache[key] = (budget, new)
+    return new

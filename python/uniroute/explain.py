@@ -14,8 +14,9 @@ class Explanation:
 
     Attributes
     ----------
-    cluster : nearest centroid ``k(x)``
-    distance : Euclidean distance from the prompt's embedding to that centroid
+    cluster : nearest centroid ``k(x)`` (a learned map: its most weighted cluster)
+    distance : Euclidean distance from the prompt's embedding to that centroid (NaN for
+        a learned map)
     lam : the cost weight used for this prompt (with a budget: the one its hash picked)
     models : the pool's model names (the snapshot the decision was made on)
     predicted_error : ``Psi[m, k(x)]`` per model, float64 ``(M,)``
@@ -71,24 +72,28 @@ class Explanation:
         return "\n".join(lines + [tail])
 
 
-def explain_rows(names: tuple[str, ...], cluster_error: np.ndarray, cost: np.ndarray,
-                 labels: np.ndarray, sqdist: np.ndarray, lam: np.ndarray,
+def explain_rows(names: tuple[str, ...], cost: np.ndarray, cluster: np.ndarray,
+                 sqdist: np.ndarray, lam: np.ndarray, errors: np.ndarray,
                  feasible: np.ndarray, chosen: np.ndarray) -> list[Explanation]:
-    """One :class:`Explanation` per prompt.
+    """One :class:`Explanation` per prompt, from one core call's details.
 
-    ``lam`` is ``(n,)``, ``feasible`` ``(n, M)`` bool, ``chosen`` ``(n,)`` pool indices
-    (as routing returned them, so that explanation and route always agree).
+    ``cluster``, ``sqdist`` and ``lam`` are ``(n,)``, ``errors`` ``(n, M)`` the predicted
+    errors, ``feasible`` ``(n, M)`` bool, ``chosen`` ``(n,)`` pool indices (as routing
+    returned them, so that explanation and route always agree). A learned map reports
+    its most weighted cluster and no distance (NaN).
     """
     out = []
-    for i in range(labels.shape[0]):
-        err = cluster_error[:, labels[i]].copy()
+    for i in range(cluster.shape[0]):
+        err = np.array(errors[i], dtype=np.float64)
         score = err + lam[i] * cost
         f = feasible[i].copy()
         c = int(chosen[i])
         others = [m for m in np.lexsort((np.arange(cost.size), cost, score)) if m != c and f[m]]
         runner = int(others[0]) if others else None
+        dist = float(sqdist[i])
         out.append(Explanation(
-            cluster=int(labels[i]), distance=float(np.sqrt(max(float(sqdist[i]), 0.0))),
+            cluster=int(cluster[i]), distance=dist if np.isnan(dist) else
+            float(np.sqrt(max(dist, 0.0))),
             lam=float(lam[i]), models=names, predicted_error=err, cost=cost.copy(),
             score=score, feasible=f, chosen=names[c],
             runner_up=None if runner is None else names[runner],

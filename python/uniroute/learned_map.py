@@ -18,23 +18,27 @@ import numpy as np
 
 from uniroute import _core
 from uniroute._learned_map_fit import (
-    FitHistory,
     MapParams,
     auto_temperature,
     centroid_init,
     fit_adam,
     fit_lbfgs,
 )
-from uniroute._validation import as_correct_matrix, as_embeddings, as_lam
+from uniroute._pool import PoolSnapshot
+from uniroute._router_base import RouterBase, check_shrinkage
+from uniroute._validation import as_correct_matrix, as_embeddings
 from uniroute.clustering import RandomState
-from uniroute.constraints import _no_feasible, allowed_mask, cap_mask
-from uniroute.exceptions import RouterFileError
+from uniroute.exceptions import NotFittedError, RouterFileError
 from uniroute.features import probe_statistics, shrunk_cluster_error
-from uniroute.router import UniRouter
 
 
-class LearnedMapRouter(UniRouter):
-    """UniRoute with a learned soft cluster map; same public methods as UniRouter.
+class LearnedMapRouter(RouterBase):
+    """UniRoute with a learned soft cluster map.
+
+    A sibling of :class:`~uniroute.UniRouter` on the same base: the same pool API,
+    routing entry points (``route``, ``route_indices``, ``route_text``, ``explain``,
+    ``predict_error``, ``calibrate``, with every constraint and budgets), persistence.
+    Its prompt map is ``Phi(x)``, so it has ``soft_assign`` and no hard ``route_path``.
 
     Parameters
     ----------
@@ -83,8 +87,13 @@ class LearnedMapRouter(UniRouter):
                  l2: float = 1e-3, learning_rate: float = 0.01, max_epochs: int = 100,
                  patience: int = 5, batch_size: int | None = 512,
                  psi_source: str = "validation", optimizer: str = "adam") -> None:
-        super().__init__(n_clusters, random_state=random_state, encoder=encoder,
-                         shrinkage=shrinkage, n_init=n_init, max_iter=max_iter, tol=tol)
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.encoder = encoder
+        self.shrinkage = shrinkage
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
         self.temperature = temperature
         self.l2 = l2
         self.learning_rate = learning_rate
@@ -93,8 +102,6 @@ class LearnedMapRouter(UniRouter):
         self.batch_size = batch_size
         self.psi_source = psi_source
         self.optimizer = optimizer
-        self._map: MapParams | None = None
-        self.history_: FitHistory | None = None
 
     # ------------------------------------------------------------------ fitting
     def fit(self, train_embeddings: Any, train_correct: Any = None,  # type: ignore[override]
@@ -115,9 +122,8 @@ class LearnedMapRouter(UniRouter):
             raise ValueError(f"psi_source must be 'validation' or 'train', got {self.psi_source!r}")
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
-        if isinstance(self.shrinkage, str) and self.shrinkage != "auto":
-            raise ValueError(f"shrinkage must be a number >= 0 or 'auto', got {self.shrinkage!r}")
-        super().fit(train_embeddings)
+        check_shrinkage(self.shrinkage, allow_auto=True)
+        self._fit_clusters(train_embeddings)
         X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
                                  dtype=np.float64)
         V = np.ascontiguousarray(as_embeddings(val_embeddings, "val_embeddings",
@@ -147,80 +153,55 @@ class LearnedMapRouter(UniRouter):
                 init, X, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
                 learning_rate=float(self.learning_rate), max_epochs=int(self.max_epochs),
                 patience=int(self.patience), batch_size=self.batch_size, rng=rng)
-        self._map = MapParams(np.ascontiguousarray(params.W, dtype=np.float32),
-                              np.ascontiguousarray(params.b, dtype=np.float32))
         self.temperature_ = float(T)
+        self._set_map(params.W, params.b)
         return self
 
+    def _set_map(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.map_ = MapParams(np.ascontiguousarray(W, dtype=np.float32),
+                              np.ascontiguousarray(b, dtype=np.float32))
+        pool = self._fitted()
+        self._state = pool._evolve(map_weight=self.map_.W, map_bias=self.map_.b)
+
+    def _complete(self) -> bool:
+        return self.__dict__.get("map_") is not None
+
     # ------------------------------------------------------------------ routing
+    def _mapped(self) -> PoolSnapshot:
+        pool = self._fitted()
+        if pool.map_weight is None:
+            raise NotFittedError("this LearnedMapRouter is not fitted yet; call fit(...)")
+        return pool
+
+    def _pool(self) -> PoolSnapshot:
+        self._mapped()
+        return super()._pool()
+
     def soft_assign(self, embeddings: Any) -> np.ndarray:
         """``Phi(x)``: soft cluster weights ``(n, K)``, or ``(K,)`` for one prompt."""
+        pool = self._mapped()
         X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        phi = self._phi(X)
+        phi = pool.compiled().soft_assign(X)
         return phi[0] if single else phi
 
-    def _phi(self, X: np.ndarray) -> np.ndarray:
-        if self._map is None:
-            from uniroute.exceptions import NotFittedError
-
-            raise NotFittedError("this LearnedMapRouter is not fitted yet; call fit(...)")
-        try:
-            return _core.soft_assign(X, self._map.W, self._map.b)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("X ", "embeddings ", 1)) from None
-
-    def predict_error(self, embeddings: Any, *, encoder: str | None = None) -> np.ndarray:
-        """Predicted error ``Phi(x) . Psi[m]``: ``(n, M)``, or ``(M,)`` for one prompt."""
-        pool = self._pool()
-        self._check_encoder(encoder)
-        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        err = self._phi(X).astype(np.float64) @ pool.cluster_error.T
-        return err[0] if single else err
-
-    def _decide(self, pool: Any, embeddings: Any, lam: float | None, encoder: str | None,
-                allowed: Any, max_cost: Any, strict: bool,
-                budget: Any) -> tuple[np.ndarray, bool, tuple[Any, ...]]:
-        self._check_encoder(encoder)
-        if budget is not None:
-            raise NotImplementedError("budget calibration uses the exact lam-path of hard "
-                                      "clusters; it is not available for LearnedMapRouter")
-        X, single = as_embeddings(embeddings, "embeddings", self.embedding_dim)
-        lam_v = as_lam(0.0 if lam is None else lam)
-        phi = self._phi(X)
-        n, M = X.shape[0], pool.n_models
-        allow = allowed_mask(pool, allowed, n)
-        cap = cap_mask(pool, max_cost, n)
-        if allow is None and cap is None:
-            return pool.compiled_dense_pool().route(phi, lam_v), single, ()
-        allow_rows = np.broadcast_to(np.ones(M, bool) if allow is None else allow, (n, M))
-        feasible = allow_rows if cap is None else allow_rows & np.broadcast_to(cap, (n, M))
-        return _masked_route(phi, pool, lam_v, allow_rows, feasible, strict), single, ()
-
-    def explain(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("explain() reports the hard cluster of a prompt; use "
-                                  "soft_assign() and predict_error() with LearnedMapRouter")
-
-    def calibrate(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("calibrate() walks the exact lam-path of hard clusters; it "
-                                  "is not available for LearnedMapRouter")
-
-    def route_path(self) -> Any:
-        raise NotImplementedError("a soft cluster map has no per-cluster lam-path; sweep lam "
-                                  "with route() instead")
+    def _calibration_sample(self, pool: PoolSnapshot, X: np.ndarray) -> tuple[str, np.ndarray]:
+        """What a budget keeps of its sample: the sample's soft weights ``Phi``."""
+        return "soft", pool.compiled().soft_assign(X)
 
     # ------------------------------------------------------------------ persistence
     def _archive(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays, fields = super()._archive()
-        if self._map is None:
+        if not self._complete():
             raise RouterFileError("a LearnedMapRouter must be fitted before it is saved")
-        arrays.update(map_weight=self._map.W, map_bias=self._map.b)
+        arrays, fields = super()._archive()
+        arrays.update(map_weight=self.map_.W, map_bias=self.map_.b)
         fields["learned_map"] = {"temperature": self.temperature_, "l2": float(self.l2),
                                  "psi_source": self.psi_source, "optimizer": self.optimizer}
         return arrays, fields
 
     def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
                        where: str) -> None:
-        pool = self._fitted()
+        pool = self._state
+        assert pool is not None
         K, d = pool.n_clusters, pool.centroids.shape[1]
         W, b = arrays.get("map_weight"), arrays.get("map_bias")
         if W is None or b is None or W.shape != (K, d) or b.shape != (K,) \
@@ -232,31 +213,8 @@ class LearnedMapRouter(UniRouter):
         lm = meta.get("learned_map")
         if not isinstance(lm, dict):
             raise RouterFileError(f"{where}: metadata has no 'learned_map' table")
-        self._map = MapParams(W, b)
+        self._set_map(W, b)
         self.temperature_ = float(lm.get("temperature", 0.0))
         self.l2 = float(lm.get("l2", self.l2))
         self.psi_source = str(lm.get("psi_source", self.psi_source))
         self.optimizer = str(lm.get("optimizer", self.optimizer))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        if self._map is None:
-            return (LearnedMapRouter, (self.n_clusters,))
-        return super().__reduce__()
-
-    def __repr__(self) -> str:
-        return super().__repr__().replace("UniRouter(", "LearnedMapRouter(", 1)
-
-
-def _masked_route(phi: np.ndarray, pool: Any, lam: float, allow: np.ndarray,
-                  feasible: np.ndarray, strict: bool) -> np.ndarray:
-    """Dense route restricted per prompt to ``feasible`` models (same tie rule and the
-    same fallback as :func:`uniroute.constraints.route_constrained`)."""
-    scores = phi.astype(np.float64) @ pool.cluster_error.T + lam * pool.cost
-    order = pool.cost_order()  # cheaper first, then lower index
-    idx = order[np.argmin(np.where(feasible, scores, np.inf)[:, order], axis=1)]
-    empty = ~feasible.any(axis=1)
-    if empty.any():
-        _no_feasible(~allow[empty].any(axis=1), np.flatnonzero(empty), strict, 0)
-        rank = np.where(allow[empty][:, order], np.arange(pool.n_models), pool.n_models)
-        idx[empty] = order[np.argmin(rank, axis=1)]
-    return idx

@@ -169,7 +169,7 @@ def test_encoder_identity_is_recorded_and_enforced(world, tmp_path):
     with pytest.raises(ValueError, match="train_embeddings has dim 8"):
         UniRouter(n_clusters=2, encoder=Enc16()).fit(train)
     with pytest.raises(TypeError, match="encoder must be"):
-        UniRouter(encoder=3.0)
+        UniRouter(encoder=3.0).fit(train)  # checked in fit (scikit-learn convention)
 
 
 def test_route_path_agrees_with_route(world):
@@ -269,6 +269,5 @@ def test_tune_shrinkage_errors(rng):
         router.tune_shrinkage(X, Y, X, Y, grid=(1.0, -1.0))
     with pytest.raises(uniroute.NotFittedError):
         uniroute.UniRouter(3).tune_shrinkage(X, Y, X, Y)
-    auto = uniroute.UniRouter(3, shrinkage="auto").fit(X)
-    with pytest.raises(ValueError, match="shrinkage='auto' is resolved by fitting"):
-        auto.add_model("a", 1.0, X, Y[:, 0])
+    with pytest.raises(ValueError, match="shrinkage must be a number >= 0, got 'auto'"):
+        uniroute.UniRouter(3, shrinkage="auto").fit(X)  # checked in fit, not at add_model

@@ -91,11 +91,11 @@ def test_outage_excludes_a_model(rng):
 def test_fallback_is_the_cheapest_allowed_model(rng):
     r, X = small_router(rng)
     cheapest = r.models[int(np.argmin(r.costs))]
-    assert set(r.route(X, 0.0, max_cost=-1.0)) == {cheapest}
+    assert set(r.route(X, 0.0, max_cost=0.0)) == {cheapest}
     allowed = [m for m in r.models if m != cheapest]
     second = min(allowed, key=lambda m: (r.costs[r.models.index(m)], r.models.index(m)))
-    assert set(r.route(X, 0.0, allowed=allowed, max_cost=-1.0)) == {second}
-    caps = np.where(np.arange(X.shape[0]) % 2 == 0, -1.0, np.inf)
+    assert set(r.route(X, 0.0, allowed=allowed, max_cost=0.0)) == {second}
+    caps = np.where(np.arange(X.shape[0]) % 2 == 0, 0.0, np.inf)
     mixed = r.route(X, 0.0, max_cost=caps)
     assert set(mixed[::2]) == {cheapest}
     np.testing.assert_array_equal(mixed[1::2], r.route(X[1::2], 0.0))
@@ -104,9 +104,9 @@ def test_fallback_is_the_cheapest_allowed_model(rng):
 def test_strict_raises_instead_of_falling_back(rng):
     r, X = small_router(rng)
     with pytest.raises(NoFeasibleModelError, match="strict"):
-        r.route(X, 0.0, max_cost=-1.0, strict=True)
+        r.route(X, 0.0, max_cost=0.0, strict=True)
     caps = np.full(X.shape[0], np.inf)
-    caps[7] = -1.0
+    caps[7] = 0.0
     with pytest.raises(NoFeasibleModelError, match="index 7"):
         r.route(X, 0.0, max_cost=caps, strict=True)
     assert r.route(X, 0.0, max_cost=1e9, strict=True).shape == (X.shape[0],)

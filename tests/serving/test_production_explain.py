@@ -50,7 +50,7 @@ def test_single_prompt_repr_and_dict(rng):
 def test_constraints_show_up_in_the_explanation(rng):
     r, X = small_router(rng)
     cheapest = r.models[int(np.argmin(r.costs))]
-    e = r.explain(X[0], 0.0, allowed=[m for m in r.models if m != "m1"], max_cost=-1.0)
+    e = r.explain(X[0], 0.0, allowed=[m for m in r.models if m != "m1"], max_cost=0.0)
     assert e.fallback and e.chosen != "m1" and not e.feasible.any()
     assert e.runner_up is None and e.margin == float("inf")
     assert e.to_dict()["margin"] is None

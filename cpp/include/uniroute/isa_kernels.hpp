@@ -71,6 +71,10 @@ struct IsaKernels {
   // ||x||^2 and min(v) for one prompt, vectorised (any summation order).
   float (*sqnorm)(const float* x, Index d);
   float (*min_value)(const float* v, Index n);
+  // out (n, K) = X (n, d) W (K, d)^T with every entry summed in one fixed order (8
+  // lanes over d, combined in a fixed tree) whatever n is: a row's result does not
+  // depend on the batch it came in (the compiled pool's dense map and budget hash).
+  void (*dot_rows)(const float* X, Index n, const float* W, Index K, Index d, float* out);
 };
 
 // The kernels of the path in use (see simd.hpp).

@@ -77,7 +77,7 @@ class UniRouteEstimator(UniRouteKMeans):
 
             router = UniRouter(K, random_state=view.seed, n_init=self.n_init,
                                max_iter=self.max_iter).fit(view.train_embeddings)
-            view.scratch[key] = router._fitted().centroids
+            view.scratch[key] = router.centroids_
         return view.scratch[key]
 
     def psi(self, view: TrialView, centroids: np.ndarray) -> np.ndarray:

@@ -105,7 +105,7 @@ class UniRouteKMeans(Router):
         router.fit(view.train_embeddings)
         # the estimator variants (evaluation.estimators) reuse these clusters
         view.scratch.setdefault(("centroids", router.n_clusters, self.n_init, self.max_iter),
-                                router._fitted().centroids)
+                                router.centroids_)
         if auto:
             router.tune_shrinkage(view.val_embeddings, view.val_quality_train_models,
                                   view.train_embeddings, view.train_quality)
