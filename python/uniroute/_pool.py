@@ -11,6 +11,7 @@ place.
 from __future__ import annotations
 
 import itertools
+import hashlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -156,6 +157,16 @@ class PoolSnapshot:
                 masks.clear()
             masks[items] = mask
         return mask
+
+    def clusters_fingerprint(self) -> str:
+        """A digest of the centroids and the learned map (if any): equal for snapshots,
+        in any process, that share them (a budget carried as JSON checks it)."""
+        def make() -> str:
+            h = hashlib.sha256(np.ascontiguousarray(self.centroids).tobytes())
+            for a in (self.map_weight, self.map_bias):
+                h.update(b"|" if a is None else np.ascontiguousarray(a).tobytes())
+            return h.hexdigest()[:32]
+        return self._cached("clusters_fingerprint", make)  # type: ignore[no-any-return]
 
     def _cached(self, key: str, make: Any) -> Any:
         value = self._cache.get(key)

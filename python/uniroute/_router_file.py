@@ -13,6 +13,9 @@ from uniroute.exceptions import RouterFileError
 from uniroute.io import DEFAULT_MAX_BYTES, archive_bytes, read_archive, write_archive
 
 
+_KINDS: dict[str, type] = {}
+
+
 class RouterFileMixin:
     """save/load, to_bytes/from_bytes and ``__reduce__`` of a router (see
     :class:`uniroute._router_base.RouterBase`, which provides ``_fitted``, ``_state``,
@@ -24,6 +27,13 @@ class RouterFileMixin:
     """
 
     _FILE_KIND = "UniRouter"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The router class of each file kind (the last defined wins: the public class,
+        # not the shared base): what pickles made by earlier versions resolve through.
+        if not cls.__name__.startswith("_") and cls.__name__ != "RouterBase":
+            _KINDS[cls._FILE_KIND] = cls
 
     # ------------------------------------------------------------------ persistence
     def _archive(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -141,3 +151,15 @@ class RouterFileMixin:
             cost_count=arrays["cost_count"])
         return router
 
+
+
+# Pickles written by uniroute 0.1.0 (before the sibling routers) call these two by name.
+def _unpickle(data: bytes, kind: str = "UniRouter") -> Any:
+    """Read a router pickled by an earlier version (its file bytes and kind)."""
+    return _KINDS[kind].from_bytes(data)  # type: ignore[attr-defined]
+
+
+def _unpickle_unfitted(params: dict[str, Any]) -> Any:
+    """An unfitted UniRouter pickled by an earlier version, from its parameters."""
+    params = dict(params)
+    return _KINDS["UniRouter"](params.pop("n_clusters"), **params)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -72,14 +73,52 @@ class Calibration:
     sample: tuple[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     pool_token: int = field(default=-1, repr=False, compare=False)
     clusters_token: int = field(default=-1, repr=False, compare=False)
+    clusters_fingerprint: str = field(default="", repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready fields (the report; the sample is not included)."""
+        """Plain JSON-ready fields: the report, plus what :meth:`from_dict` needs to
+        follow the pool (``sample``: the kept sample; ``clusters_fingerprint``: a digest of
+        the clusters and map it belongs to)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
              if f.name not in ("sample", "pool_token", "clusters_token")}
         d["predicted_share"] = dict(self.predicted_share)
         d["models"], d["costs"] = list(self.models), list(self.costs)
+        if self.sample is not None:
+            kind, data = self.sample
+            d["sample"] = {"kind": kind, "data": np.asarray(data).tolist()}
         return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Calibration:
+        """A :class:`Calibration` from :meth:`to_dict` (e.g. carried as JSON metadata).
+
+        Routing with it re-solves it exactly on the router's current pool, provided the
+        router has the clusters (and map) it was made for; otherwise routing raises.
+        """
+        if not isinstance(d, Mapping):
+            raise TypeError(f"a Calibration dict must be a mapping, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)} - {"sample", "pool_token", "clusters_token"}
+        unknown = sorted(set(d) - known - {"sample"})
+        if unknown:
+            raise ValueError(f"not a Calibration.to_dict(): unknown keys {unknown}")
+        try:
+            kw = {k: d[k] for k in known if k in d}
+            kw["models"] = tuple(str(m) for m in d["models"])
+            kw["costs"] = tuple(float(c) for c in d["costs"])
+            kw["predicted_share"] = {str(k): float(v) for k, v in d["predicted_share"].items()}
+            sample = d.get("sample")
+            if sample is not None:
+                kind = sample["kind"]
+                dtype = np.float64 if kind == "hard" else np.float32
+                data = np.array(sample["data"], dtype=dtype)
+                if kind not in ("hard", "soft") or data.ndim != (1 if kind == "hard" else 2) \
+                        or not np.isfinite(data).all() or (data < 0).any():
+                    raise ValueError("bad 'sample'")
+                data.flags.writeable = False
+                kw["sample"] = (kind, data)
+            return cls(**kw)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a Calibration.to_dict(): {exc!r}") from None
 
 
 def mix_uniform(X: np.ndarray) -> np.ndarray:
@@ -155,7 +194,7 @@ def _metrics(p: Problem, lam: float) -> tuple[float, float, np.ndarray]:
 
 def solve(p: Problem, kind: str, target: float, target_model: int = -1, *,
           n_prompts: int, sample: Any = None, pool_token: int = -1,
-          clusters_token: int = -1) -> Calibration:
+          clusters_token: int = -1, clusters_fingerprint: str = "") -> Calibration:
     """Calibrate: walk the breakpoints of ``p`` to the step that brackets ``target``."""
     breaks, values = _region_values(p, kind, target_model)
     lo = np.minimum(values[:-1], values[1:])
@@ -198,7 +237,7 @@ def solve(p: Problem, kind: str, target: float, target_model: int = -1, *,
         predicted_share={n: float(s) for n, s in zip(p.names, mix[2])},
         exact=exact, n_prompts=int(n_prompts), models=p.names,
         costs=tuple(float(c) for c in p.cost), sample=sample, pool_token=pool_token,
-        clusters_token=clusters_token)
+        clusters_token=clusters_token, clusters_fingerprint=clusters_fingerprint)
 
 
 def problem(pool: PoolSnapshot, sample: tuple[str, np.ndarray], strength: float) -> Problem:
@@ -220,7 +259,8 @@ def calibrate(pool: PoolSnapshot, sample: tuple[str, np.ndarray], n_prompts: int
     target_model = pool.index_of(model) if kind == "share" else -1  # type: ignore[arg-type]
     return solve(problem(pool, sample, strength), kind, target, target_model,
                  n_prompts=n_prompts, sample=sample, pool_token=pool.token,
-                 clusters_token=pool.clusters_token)
+                 clusters_token=pool.clusters_token,
+                 clusters_fingerprint=pool.clusters_fingerprint())
 
 
 def resolve(budget: Any, pool: PoolSnapshot, strength: float) -> Calibration:
@@ -234,7 +274,10 @@ def resolve(budget: Any, pool: PoolSnapshot, strength: float) -> Calibration:
     hit = pool._cache.get(key)
     if hit is not None and hit[0] is budget:
         return hit[1]  # type: ignore[no-any-return]
-    if budget.sample is None or budget.clusters_token != pool.clusters_token:
+    same_clusters = budget.clusters_token == pool.clusters_token or (
+        budget.clusters_token == -1 and budget.clusters_fingerprint != ""
+        and budget.clusters_fingerprint == pool.clusters_fingerprint())
+    if budget.sample is None or not same_clusters:
         raise ValueError("this calibration was made for another pool (other clusters or "
                          "learned map, or not by calibrate()); call calibrate() again")
     new = calibrate(pool, budget.sample, budget.n_prompts, budget.kind, budget.target,

@@ -139,11 +139,8 @@ def as_budget(value: Any) -> Calibration | None:
         raise ValueError(f"budget must be a Calibration or its to_dict(), got "  # noqa: TRY004
                          f"{type(value).__name__}")
     try:
-        fields = dict(value)
-        fields["models"] = tuple(fields["models"])
-        fields["costs"] = tuple(float(c) for c in fields["costs"])
-        return Calibration(**fields)
-    except (KeyError, TypeError, ValueError) as exc:
+        return Calibration.from_dict(value)
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"budget is not a Calibration.to_dict(): {exc}") from None
 
 
