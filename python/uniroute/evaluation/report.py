@@ -99,8 +99,8 @@ def _cell(stat: dict[str, Any], percent: bool = False, p: float | None = None) -
     return text
 
 
-# (key, header, percent, higher is better, what it measures): the table's columns in
-# the order they are dropped last; ``--wide`` shows every one.
+# (key, header, percent, what it measures): the table's columns; without ``wide``
+# the later ones are dropped first when the table would not fit.
 COLUMNS = [
     ("area", "Area", False, "area under the deferral curve (test quality against cost "
      "normalised by the priciest test LLM) over cost [0, 1]"),
@@ -158,21 +158,24 @@ def format_table(summary: dict[str, Any], *, wide: bool = False,
               "{}-{}".format(*e[k]["wins_losses_vs_knn"]) for e in methods.values()]
           for k in ("area", "qnc")}
     names = [NAMES.get(m, m) for m in methods]
-    table = [("method", names), ("Area W-L", wl["area"])]
-    table[1:1] = [(h, cells[k]) for k, h, _, _ in wanted]
-    if wide:
-        table.append(("QNC W-L", wl["qnc"]))
-    shown = [table[0]]
-    for col in table[1:]:
-        trial = shown + [col]
-        if wide or sum(max(len(h), *map(len, v)) for h, v in trial) + 2 * len(trial) <= width:
-            shown = trial
-    hidden = [h for h, _ in table if h not in {c[0] for c in shown}]
+    table = [("method", names)] + [(h, cells[k]) for k, h, _, _ in wanted]
+    table += [("Area W-L", wl["area"])] + ([("QNC W-L", wl["qnc"])] if wide else [])
+    # keep columns by priority (Area, pairs, QNC, Area W-L, then the rest) while they fit
+    order = [h for h, _ in table[1:]]
+    order.insert(order.index("QNC") + 1, order.pop(order.index("Area W-L")))
+    keep = {"method"}
+    for h in order:
+        trial = [c for c in table if c[0] in keep | {h}]
+        if wide or sum(max(len(x), *map(len, v)) for x, v in trial) + 2 * len(trial) <= width:
+            keep.add(h)
+    shown = [c for c in table if c[0] in keep]
+    hidden = [h for h, _ in table if h not in keep]
     widths = [max(len(h), *map(len, v)) for h, v in shown]
     lines.append("  ".join(h.ljust(w) for (h, _), w in zip(shown, widths)).rstrip())
     for i in range(len(names)):
         lines.append("  ".join(v[i].ljust(w) for (_, v), w in zip(shown, widths)).rstrip())
-    lines += _legend([c for c in wanted if c[1] in {h for h, _ in shown}], hidden, width)
+    lines += _legend([c for c in wanted if c[1] in keep], hidden, width,
+                     any("W-L" in h for h in keep))
     for m, key in (("uniroute_kmeans", "n_clusters"), ("uniroute_kmeans", "shrinkage"),
                    ("knn", "n_neighbors")):
         chosen = [c[key] for c in methods.get(m, {}).get("chosen", []) if key in c]
@@ -182,8 +185,8 @@ def format_table(summary: dict[str, Any], *, wide: bool = False,
     return "\n".join(lines)
 
 
-def _legend(columns: list[tuple[str, str, bool, str]], hidden: list[str],
-            width: int) -> list[str]:
+def _legend(columns: list[tuple[str, str, bool, str]], hidden: list[str], width: int,
+            wins_losses: bool) -> list[str]:
     """One wrapped line per metric shown (with its direction), then the marks."""
     import textwrap
 
@@ -192,10 +195,12 @@ def _legend(columns: list[tuple[str, str, bool, str]], hidden: list[str],
         direction = "lower is better" if key in LOWER_IS_BETTER else "higher is better"
         out += textwrap.wrap(f"{header}: {text}; {direction}.", width,
                              subsequent_indent="    ")
-    out += textwrap.wrap(
-        "Each cell: mean over trials ± 2 standard errors; * = p < 0.01 in a paired sign test "
-        "against K-NN (either direction); W-L = trials better-worse than K-NN (a trial not "
-        "reached counts as the worst).", width, subsequent_indent="    ")
+    marks = ("Each cell: mean over trials ± 2 standard errors; * = p < 0.01 in a paired sign "
+             "test against K-NN (either direction).")
+    if wins_losses:
+        marks += (" W-L = trials better-worse than K-NN (a trial not reached counts as the "
+                  "worst).")
+    out += textwrap.wrap(marks, width, subsequent_indent="    ")
     if hidden:
         out.append(f"Not shown (--wide shows them): {', '.join(hidden)}.")
     return out
