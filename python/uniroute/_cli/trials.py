@@ -38,7 +38,12 @@ def check_split(data: Any, min_coverage: float, n_vals: list[int | None],
     if n_test_models is not None and n_test_models >= kept.n_models:
         raise UsageError(f"--test-llms {n_test_models}: the data has {kept.n_models} LLMs; use "
                          f"1 to {kept.n_models - 1} so that some are left for training")
+    n_test = round(0.3 * kept.n_prompts)
     for n_val in n_vals:
+        if n_val is not None and kept.n_prompts - n_test - n_val < 1:
+            raise UsageError(f"--n-val {n_val}: leaves no training prompt out of "
+                             f"{kept.n_prompts} ({n_test} are test prompts); use at most "
+                             f"{kept.n_prompts - n_test - 1}")
         try:
             make_split(kept, np.random.default_rng(0), n_val, n_test_models)
         except ValueError as exc:

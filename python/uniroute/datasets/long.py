@@ -204,5 +204,8 @@ def read_long(path: str | Path, name: str | None = None) -> RoutingDataset:
             name=name or path.name.split(".")[0],
             cost_note=(f"as given: column '{found['cost']}'" if "cost" in found
                        else "none: no cost column (every model costs 1)"))
-    except ValueError as exc:
-        raise DataError(f"{path}: {exc}") from None
+    except ValueError as exc:  # name the file's own columns, not the matrices
+        text = str(exc).replace("'quality'", f"column '{found['correct']}'")
+        if "cost" in found:
+            text = text.replace("'cost'", f"column '{found['cost']}'")
+        raise DataError(f"{path}: {text}") from None

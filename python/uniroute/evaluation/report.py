@@ -231,7 +231,8 @@ def plot(run: EvaluationRun, path: str | Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError("--plot needs matplotlib: pip install 'uniroute[plot]'") from exc
+        raise ImportError('plotting needs matplotlib: pip install matplotlib (from a checkout: '
+                          'pip install ".[plot]")') from exc
     grid = np.linspace(0.0, 1.0, 201)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for m, (mean, band) in mean_curves(run, grid).items():
