@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.cli.cli_cases import CASES, make_files  # noqa: E402
+from tests.cli.cli_cases import CASES, make_files
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
-from uniroute.evaluation.report import LOWER_IS_BETTER, NAMES, SIGNIFICANCE  # noqa: E402
+from uniroute.evaluation.report import LOWER_IS_BETTER, NAMES, SIGNIFICANCE
 
 COLUMNS = [("area", "Area ↑", False), ("area50", "Area(50%) ↑", False),
            ("qnc", "QNC ↓", True), ("peak", "peak ↑", False), ("aiq", "AIQ ↑", False)]

@@ -47,7 +47,7 @@ class ProgressBar:
     def line(self) -> str:
         """The bar's current text (without the line ending)."""
         frac = self.n / self.total
-        filled = int(round(frac * self.width))
+        filled = round(frac * self.width)
         elapsed = time.monotonic() - self._start
         rate = self.n / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.n) / rate if rate > 0 else None

@@ -50,8 +50,9 @@ def test_help_has_no_format_or_rest_markup():
             assert bad not in proc.stdout, (cmd, bad)
 
 
-@pytest.mark.parametrize("argv", [["demo", "--points", "10"], ["evaluate", "--help"]])
-def test_closed_pipe_ends_quietly(argv):
+@pytest.mark.parametrize("argv, codes", [(["demo", "--points", "10"], {141}),
+                                         (["evaluate", "--help"], {0, 141})])
+def test_closed_pipe_ends_quietly(argv, codes):
     """``uniroute demo | head``: the reader is gone before the output comes; no
     BrokenPipeError, nothing on stderr, exit 141 (128 + SIGPIPE, as a shell reports)."""
     proc = subprocess.Popen([sys.executable, "-m", "uniroute.cli", *argv],
@@ -61,4 +62,4 @@ def test_closed_pipe_ends_quietly(argv):
     err = proc.stderr.read().decode()
     proc.stderr.close()
     proc.wait(timeout=120)
-    assert err == "" and proc.returncode == 141
+    assert err == "" and proc.returncode in codes  # argparse itself drops a failed --help write

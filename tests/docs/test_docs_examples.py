@@ -6,7 +6,8 @@
   starts with ``uniroute`` is parsed by the real argument parser, so every command shown
   exists with those options; each ``pip install`` of an extra from a checkout uses the
   quoted ``".[extra]"`` form, which works from a checkout.
-- ```text blocks are sample output or file content and are not checked.
+- ```text (and any other language: json, toml, ...) blocks are sample output or file
+  content and are not checked.
 """
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ def blocks(page: Path, language: str) -> list[str]:
             if lang == language]
 
 
-def test_every_fence_has_a_known_language():
+def test_every_fence_names_its_language():
+    """A bare ``` fence would hide a Python example from this test: name the language
+    (```python runs; ```bash is checked as below; ```text, ```json, ... are shown only)."""
     for page in PAGES:
         for lang, _ in FENCE.findall(page.read_text(encoding="utf-8")):
-            assert lang in ("python", "bash", "text"), f"{page}: a ```{lang} block"
+            assert lang, f"{page}: a ``` block without a language"
 
 
 PYTHON_PAGES = [p for p in PAGES if blocks(p, "python")]

@@ -30,7 +30,7 @@ def check_split(data: Any, min_coverage: float, n_vals: list[int | None],
     """Dry-run the trial split for every setting, so a bad value fails before the run."""
     from uniroute.evaluation.protocol import make_split, prepare_dataset
 
-    kept, dropped = prepare_dataset(data, min_coverage)
+    kept, _ = prepare_dataset(data, min_coverage)
     if kept.n_models < 2:
         raise UsageError(f"--min-coverage {min_coverage:g} leaves {kept.n_models} LLM(s) of "
                          f"{data.n_models} (the others are labelled on too few prompts); lower "

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from uniroute.datasets.core import RoutingDataset, open_npz, read_npz
 from uniroute.datasets.validation import DataError
 
