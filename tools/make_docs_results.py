@@ -2,15 +2,19 @@
 
     python tools/make_docs_results.py [--trials 30] [--jobs 2]
 
-writes ``docs/results/<data set>.json`` (the ``--json`` of ``uniroute evaluate``) for both
-bundled data sets and the README's picture ``docs/img/deferral_zeroeval.png`` (the mean
-deferral curves on ``zeroeval_math_code``). ``tools/results_tables.py`` turns the JSON
-into ``docs/research/results.md``. Nothing here is typed by hand.
+writes ``docs/results/<data set>.json`` (the ``--json`` of ``uniroute evaluate``) and
+``docs/results/curves/<data set>.json`` (each method's mean deferral curve and its band on
+a cost grid) for both bundled data sets. From those files alone, ``tools/results_tables.py``
+writes ``docs/research/results.md`` and ``tools/plot_deferral.py`` draws the README's
+picture ``docs/img/deferral_zeroeval.png``. Nothing here is typed by hand.
 """
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+import numpy as np
 
 from uniroute import datasets
 from uniroute.evaluation import evaluate, report
@@ -30,8 +34,14 @@ def main() -> None:
         summary = report.summarize(run)
         report.write_json([summary], ROOT / "docs" / "results" / f"{name}.json")
         print(report.format_table(summary))
-        if name == "zeroeval_math_code":
-            report.plot(run, ROOT / "docs" / "img" / "deferral_zeroeval.png")
+        grid = np.linspace(0.0, 1.0, 101)
+        curves = {m: {"quality": mean.tolist(), "band": band.tolist()}
+                  for m, (mean, band) in report.mean_curves(run, grid).items()}
+        doc = {"dataset": run.dataset, "trials": len(run.trials), "n_val": run.n_val,
+               "cost": grid.tolist(), "methods": curves}
+        folder = ROOT / "docs" / "results" / "curves"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.json").write_text(json.dumps(doc) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
