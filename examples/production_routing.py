@@ -4,7 +4,7 @@ Fit a router, add a new LLM from its probe answers, route raw text, explain a de
 respect an outage and a price cap, calibrate lam to a dollar budget on unlabelled
 traffic, and check the realised cost on held-out prompts against the target.
 
-Run:  pip install "uniroute[embed]" && python examples/production_routing.py
+Run (from a checkout):  pip install ".[embed]" && python examples/production_routing.py
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ A UniRouter pickles by value through its safe file format (``__reduce__`` ->
 worker; no file system or model hub is needed on the workers. With ``--text`` the
 workers also encode raw prompts with the default offline encoder.
 
-Run:  pip install "uniroute[ray,embed]" && python examples/ray_batch_routing.py
+Run (from a checkout):  pip install ".[ray,embed]" && python examples/ray_batch_routing.py
 
 The same pattern serves Spark: broadcast ``router.to_bytes()`` and, inside a
 ``pandas_udf``, rebuild it once per executor with ``UniRouter.from_bytes`` and call

@@ -31,5 +31,6 @@ def shared_data(name: str) -> Path:
     """Path of a shared real data set, or skip the test with the reason."""
     path = SHARED_DATA / name
     if not path.is_dir():
-        pytest.skip(f"real data {name!r} not found at {path} (../shared is beside the checkout in CI)")
+        pytest.skip(f"needs the optional real data set {name!r} (not shipped in the package), "
+                    f"looked for at {path}")
     return path

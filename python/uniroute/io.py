@@ -17,6 +17,7 @@ it and renames it over the target, so a crash never leaves a half-written router
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -92,8 +93,20 @@ def write_archive(path: PathLike, kind: str, arrays: dict[str, np.ndarray],
                   fields: dict[str, Any]) -> None:
     """Atomically write ``arrays`` and JSON ``fields`` as a router file at ``path``."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "cannot save a router over a folder", str(target))
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"cannot save the router to {target}: the folder "
+                                f"{folder} does not exist", str(target))
     try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot save the router to {target}: {exc.strerror}",
+                        str(target)) from None
+    try:
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600; a saved file follows the umask
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             _write_zip(fh, kind, arrays, fields)
             fh.flush()
@@ -110,6 +123,20 @@ def write_archive(path: PathLike, kind: str, arrays: dict[str, np.ndarray],
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (briefly process-wide)
+    os.umask(mask)
+    return mask
 
 
 def read_archive(path: PathLike | bytes, kind: str,

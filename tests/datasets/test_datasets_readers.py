@@ -24,8 +24,8 @@ def shared(name: str) -> Path:
     for root in roots:
         if (root / name).is_dir():
             return root / name
-    pytest.skip(f"real data {name!r} not found under {roots} (../shared is beside the "
-                "checkout in CI)")
+    pytest.skip(f"needs the optional real data set {name!r} (not shipped in the package; set "
+                f"UNIROUTE_SHARED_DATA to its folder), looked for under {roots}")
 
 
 # ---------------------------------------------------------------- bundled ZeroEval

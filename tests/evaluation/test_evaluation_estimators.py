@@ -69,5 +69,5 @@ def test_cli_sweeps_n_val_with_all_and_named_estimators(capsys):
     out = capsys.readouterr().out
     assert "Area against N_val" in out and "Psi: soft probes" in out
     assert "\n60 " in out and "\n284 " in out
-    with pytest.raises(SystemExit):
-        main(["evaluate", "zeroeval_math_code", "--n-val", "some"])
+    assert main(["evaluate", "zeroeval_math_code", "--n-val", "some"]) == 2
+    assert "argument --n-val: expected a whole number or 'all'" in capsys.readouterr().err

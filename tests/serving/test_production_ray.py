@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ray_batch_routing.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_ray_data_routes_like_the_router():
-    pytest.importorskip("ray.data", reason="needs ray: pip install 'uniroute[ray]'")
+    pytest.importorskip("ray.data", reason='needs the optional package ray: pip install ".[ray]"')
     main = runpy.run_path(str(EXAMPLE))["main"]
     out = main(n_prompts=20_000, lam=5.0, num_cpus=2)
     assert out["agreement"] == 1.0

@@ -29,14 +29,26 @@ arrays (``np.array(list_of_str)``), never object arrays: the file is read with
 """
 from __future__ import annotations
 
+import csv
 import itertools
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from uniroute.datasets.validation import (
+    DataError,
+    check_cost,
+    check_embeddings,
+    check_quality,
+    check_unique,
+    numeric,
+)
 
 _BUNDLED = {
     "routerbench_partial": "routerbench_partial.npz",
@@ -74,26 +86,30 @@ class RoutingDataset:
     cost_note: str | None = None
 
     def __post_init__(self) -> None:
-        self.quality = np.asarray(self.quality, dtype=np.float32)
-        self.cost = np.asarray(self.cost, dtype=np.float64)
+        self.quality = numeric(self.quality, "quality").astype(np.float32)
+        self.cost = numeric(self.cost, "cost").astype(np.float64)
         self.models = [str(m) for m in self.models]
         if self.quality.ndim != 2:
-            raise ValueError(f"quality must be (n_prompts, n_models), got shape {self.quality.shape}")
+            raise DataError(f"quality must be (n_prompts, n_models), got shape {self.quality.shape}")
         N, M = self.quality.shape
         if len(self.models) != M:
-            raise ValueError(f"models has {len(self.models)} names, quality has {M} columns")
+            raise DataError(f"models has {len(self.models)} names, quality has {M} columns")
         if self.cost.shape not in ((M,), (N, M)):
-            raise ValueError(f"cost must have shape ({M},) or ({N}, {M}), got {self.cost.shape}")
+            raise DataError(f"cost must have shape ({M},) or ({N}, {M}), got {self.cost.shape}")
+        check_unique(self.models)
+        check_quality(self.quality)
+        check_cost(self.cost)
         if self.embeddings is not None:
-            self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+            self.embeddings = numeric(self.embeddings, "embeddings").astype(np.float32)
             if self.embeddings.ndim != 2 or self.embeddings.shape[0] != N:
-                raise ValueError(f"embeddings must be ({N}, dim), got {self.embeddings.shape}")
+                raise DataError(f"embeddings must be ({N}, dim), got {self.embeddings.shape}")
+            check_embeddings(self.embeddings)
         for field, n in (("prompts", N), ("tasks", N), ("item_ids", N), ("groups", M)):
             value = getattr(self, field)
             if value is not None:
                 value = [str(v) for v in value]
                 if len(value) != n:
-                    raise ValueError(f"{field} has length {len(value)}, expected {n}")
+                    raise DataError(f"{field} has length {len(value)}, expected {n}")
                 setattr(self, field, value)
 
     @property
@@ -143,11 +159,19 @@ def list_bundled() -> list[str]:
 def load(name_or_path: str | os.PathLike[str]) -> RoutingDataset:
     """A bundled data set by name, or a data set file or folder in any supported format.
 
-    Supported: the project's ``.npz`` (see the module docstring); RouterBench's schema
+    Supported: the project's ``.npz`` (see the module docstring); the long layout, one
+    row per prompt x model, in ``.csv``, ``.jsonl`` or ``.parquet`` (see
+    :mod:`uniroute.datasets.long`); RouterBench's schema
     (``.csv``/``.csv.gz`` files or a folder of them); EmbedLLM's schema (a folder with
     ``train.csv``, ``val.csv``, ``test.csv``, optional ``model_order.csv`` and
     ``question_order.csv``); the ZeroEval, RouterDC and RouterBench-partial matrices
     folders of the project's shared data. Bundled names may use ``-`` for ``_``.
+
+    Raises
+    ------
+    DataError
+        (a ValueError) The name is unknown, or the file is unreadable or its content
+        invalid; the message is one line naming the file, the array or column, and the fix.
     """
     key = os.fspath(name_or_path)
     bundled = key.replace("-", "_")
@@ -157,36 +181,98 @@ def load(name_or_path: str | os.PathLike[str]) -> RoutingDataset:
             return read_npz(path)
     path = Path(key)
     if not path.exists():
-        raise ValueError(f"unknown data set {key!r}: not a bundled name {list_bundled()} "
-                         "and not an existing file or folder")
+        raise DataError(f"unknown data set {key!r}: not a bundled name {list_bundled()} "
+                        "and not an existing file or folder")
     from uniroute.datasets.formats import read_any
 
-    return read_any(path)
+    try:
+        return read_any(path)
+    except DataError as exc:
+        raise DataError(_where(path, exc)) from None
+    except (ValueError, KeyError, IndexError, EOFError, UnicodeDecodeError, csv.Error,
+            zipfile.BadZipFile) as exc:
+        raise DataError(_where(path, exc)) from exc
 
 
-def _text(z: Any, key: str) -> list[str] | None:
-    return [str(v) for v in z[key]] if key in z.files else None
+def _where(path: Path, exc: BaseException) -> str:
+    """One line naming the file (once) and the problem."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, KeyError):
+        text = f"missing column or array {exc}"
+    where = os.fspath(path)
+    return text if text.startswith(where) else f"{where}: {text}"
+
+
+def open_npz(path: str | os.PathLike[str]) -> Any:
+    """``numpy.load(path, allow_pickle=False)`` as an NpzFile, or a DataError naming the file."""
+    where = os.fspath(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{where}: not a readable .npz file ({type(exc).__name__}: "
+                        f"{' '.join(str(exc).split())}); write one with numpy.savez or "
+                        "uniroute.datasets.write_npz") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise DataError(f"{where}: a single array, not an .npz of named arrays (quality, cost, "
+                        "models, ...); write one with numpy.savez")
+    return z
+
+
+def _array(z: Any, key: str, where: str) -> np.ndarray:
+    try:
+        return z[key]
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise DataError(f"{where}: array '{key}' is an object (pickled) array, which is never "
+                            "loaded; save text as np.array(list_of_str) (a unicode array) and "
+                            "numbers as float") from None
+        raise DataError(f"{where}: array '{key}' is unreadable: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{where}: array '{key}' is unreadable ({type(exc).__name__}: {exc}); "
+                        "the file is damaged") from None
 
 
 def read_npz(path: str | os.PathLike[str]) -> RoutingDataset:
-    """Read a data set in the project's ``.npz`` format (see the module docstring)."""
-    with np.load(path, allow_pickle=False) as z:
+    """Read a data set in the project's ``.npz`` format (see the module docstring).
+
+    Raises
+    ------
+    DataError
+        The file is not a readable ``.npz``, lacks a required array, holds an object
+        array, or its content fails the checks of :class:`RoutingDataset`; the message
+        names the file and the array.
+    """
+    where = os.fspath(path)
+    with open_npz(path) as z:
         missing = {"quality", "cost", "models"} - set(z.files)
         if missing:
-            raise ValueError(f"{os.fspath(path)} lacks the arrays {sorted(missing)}")
-        prompts = _text(z, "prompts")
+            raise DataError(f"{where} lacks the arrays {sorted(missing)} (required: quality, "
+                            "cost, models)")
+
+        def get(key: str) -> np.ndarray | None:
+            return _array(z, key, where) if key in z.files else None
+
+        def text(key: str) -> list[str] | None:
+            value = get(key)
+            return None if value is None else [str(v) for v in np.atleast_1d(value)]
+
+        def scalar(key: str) -> str | None:
+            value = get(key)
+            return None if value is None else str(value)
+
+        prompts = text("prompts")
         if prompts is None and "prompts_utf8" in z.files:
-            blob = z["prompts_utf8"].tobytes()
-            off = z["prompts_offsets"]
+            blob = _array(z, "prompts_utf8", where).tobytes()
+            off = _array(z, "prompts_offsets", where)
             prompts = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(off)]
-        return RoutingDataset(
-            quality=z["quality"], cost=z["cost"], models=_text(z, "models") or [],
-            embeddings=z["embeddings"] if "embeddings" in z.files else None,
-            prompts=prompts, tasks=_text(z, "tasks"), groups=_text(z, "groups"),
-            item_ids=_text(z, "item_ids"),
-            encoder=str(z["encoder"]) if "encoder" in z.files else None,
-            name=str(z["name"]) if "name" in z.files else Path(path).stem,
-            cost_note=str(z["cost_note"]) if "cost_note" in z.files else None)
+        try:
+            return RoutingDataset(
+                quality=get("quality"), cost=get("cost"), models=text("models") or [],
+                embeddings=get("embeddings"), prompts=prompts, tasks=text("tasks"),
+                groups=text("groups"), item_ids=text("item_ids"), encoder=scalar("encoder"),
+                name=scalar("name") or Path(path).stem, cost_note=scalar("cost_note"))
+        except ValueError as exc:
+            raise DataError(_where(Path(where), exc)) from None
 
 
 def write_npz(dataset: RoutingDataset, path: str | os.PathLike[str]) -> None:

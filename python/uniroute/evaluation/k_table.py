@@ -55,6 +55,10 @@ def _worker(args: tuple[Any, ...]) -> list[dict[str, float]]:
     return k_sweep_trial(*args)
 
 
+def _indexed_worker(job: tuple[int, tuple[Any, ...]]) -> tuple[int, list[dict[str, float]]]:
+    return job[0], _worker(job[1])
+
+
 def k_selection_table(dataset: RoutingDataset, *, trials: int = 20, seed: int = 0,
                       n_val: int | None = None, grid: tuple[int, ...] = DEFAULT_K_GRID,
                       min_coverage: float = 0.9, n_jobs: int = 1) -> list[dict[str, float]]:
@@ -66,15 +70,12 @@ def k_selection_table(dataset: RoutingDataset, *, trials: int = 20, seed: int = 
     jobs = [(data, s, n_val, tuple(grid)) for s in np.random.SeedSequence(seed).spawn(trials)]
     if n_jobs <= 1:
         per_trial = [_worker(j) for j in jobs]
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    else:  # workers stopped at once on Ctrl-C; results in trial order
+        from uniroute.evaluation.runner import run_in_workers
 
-        from uniroute.evaluation.runner import _single_threaded_blas
-
-        with _single_threaded_blas(), ProcessPoolExecutor(
-                max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
-            per_trial = list(pool.map(_worker, jobs))
+        done: list[tuple[int, list[dict[str, float]]]] = []
+        run_in_workers(_indexed_worker, list(enumerate(jobs)), n_jobs, done)
+        per_trial = [rows for _, rows in sorted(done, key=lambda d: d[0])]
     by_k: dict[int, list[dict[str, float]]] = defaultdict(list)
     for rows in per_trial:
         for r in rows:

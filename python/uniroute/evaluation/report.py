@@ -99,8 +99,46 @@ def _cell(stat: dict[str, Any], percent: bool = False, p: float | None = None) -
     return text
 
 
-def format_table(summary: dict[str, Any]) -> str:
-    """The Figure-2-style table: rows = methods; Area, Area(50%), QNC, peak (and AIQ)."""
+# (key, header, percent, what it measures): the table's columns; without ``wide``
+# the later ones are dropped first when the table would not fit.
+COLUMNS = [
+    ("area", "Area", False, "area under the deferral curve (test quality against cost "
+     "normalised by the priciest test LLM) over cost [0, 1]"),
+    ("qnc", "QNC", True, "least normalised cost at which the curve reaches the best test "
+     "LLM's quality; n.r. = trials where it never does (the mean is over the others)"),
+    ("area50", "Area(50%)", False, "the same area over the cheap half, cost [0, 0.5] (not "
+     "renormalised)"),
+    ("peak", "peak", False, "best quality of any point on the curve"),
+    ("aiq", "AIQ", False, "RouterBench's area under the curve's non-decreasing upper convex "
+     "hull"),
+]
+PAIR_COLUMNS = [
+    ("apgr", "APGR", False, "RouteLLM's average performance gap recovered between the weak "
+     "(cheaper) and strong test LLM, over the share of strong calls; above 1 = better than "
+     "the strong LLM (the oracle picks per prompt, so it exceeds 1); n.r. = the two LLMs tie"),
+    ("cpt50", "CPT(50%)", True, "least share of strong-LLM calls that recovers 50% of the "
+     "weak-strong gap; n.r. = never recovered (or the two LLMs tie)"),
+    ("cpt80", "CPT(80%)", True, "the same for 80% of the gap"),
+]
+TABLE_WIDTH = 100
+
+
+def format_table(summary: dict[str, Any], *, wide: bool = False,
+                 pair_metrics: bool = False, width: int = TABLE_WIDTH) -> str:
+    """The Figure-2-style table (rows = methods) with a legend of its metrics under it.
+
+    Parameters
+    ----------
+    summary : dict
+        One run's :func:`summarize` object.
+    wide : bool
+        Show every column; by default columns are dropped (last in :data:`COLUMNS`
+        first) until the table fits ``width`` characters.
+    pair_metrics : bool
+        Add RouteLLM's APGR and CPT columns (two-LLM test pools of unequal price only).
+    width : int
+        Character budget of a table line when not ``wide``.
+    """
     d = summary["details"]
     s = d["split"]
     lines = [(f"{summary['dataset']}: {d['n_prompts']} prompts, {d['n_models']} LLMs; "
@@ -111,33 +149,61 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append(f"{summary['trials']} trials, seed {summary['seed']}; per trial "
                  f"{s['train_llms']} training / {s['test_llms']} test LLMs, {s['train']} train / "
                  f"{summary['n_val']} validation / {s['test']} test prompts")
-    cols = [("area", "Area", False), ("area50", "Area(50%)", False), ("qnc", "QNC", True),
-            ("peak", "peak", False), ("aiq", "AIQ", False)]
-    if "apgr" in summary["methods"]["oracle"]:
-        cols += [("apgr", "APGR", False), ("cpt50", "CPT(50%)", True),
-                 ("cpt80", "CPT(80%)", True)]
-    widths = [24] + [max(16, len(c[1]) + 2) for c in cols] + [10, 10]
-    rows = [["method"] + [c[1] for c in cols] + ["Area W-L", "QNC W-L"]]
-    for m, entry in summary["methods"].items():
-        wl = [entry[k].get("wins_losses_vs_knn") for k in ("area", "qnc")]
-        rows.append([NAMES.get(m, m)] + [
-            _cell(entry[k], pct, entry[k].get("sign_test_p_vs_knn")) for k, _, pct in cols]
-            + ["-" if x is None else f"{x[0]}-{x[1]}" for x in wl])
-    widths = [max(w, *(len(r[i]) for r in rows)) for i, w in enumerate(widths)]
-    for r in rows:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
-    lines.append("± = 2 standard errors of the mean over trials; * = p < 0.01, paired sign "
-                 "test against K-NN (either direction: W-L = trials better-worse than K-NN); "
-                 "n.r. = trials whose curve never reaches the best test LLM's quality (QNC "
-                 "mean over the others; in W-L a trial not reached is the worst); cost "
-                 "normalised by the priciest test LLM")
+    methods = summary["methods"]
+    pairs = pair_metrics and "apgr" in methods["oracle"]
+    wanted = COLUMNS[:1] + (PAIR_COLUMNS if pairs else []) + COLUMNS[1:]
+    cells = {k: [_cell(e[k], pct, e[k].get("sign_test_p_vs_knn")) for e in methods.values()]
+             for k, _, pct, _ in wanted}
+    wl = {k: ["-" if e[k].get("wins_losses_vs_knn") is None else
+              "{}-{}".format(*e[k]["wins_losses_vs_knn"]) for e in methods.values()]
+          for k in ("area", "qnc")}
+    names = [NAMES.get(m, m) for m in methods]
+    table = [("method", names)] + [(h, cells[k]) for k, h, _, _ in wanted]
+    table += [("Area W-L", wl["area"])] + ([("QNC W-L", wl["qnc"])] if wide else [])
+    # keep columns by priority (Area, pairs, QNC, Area W-L, then the rest) while they fit
+    order = [h for h, _ in table[1:]]
+    order.insert(order.index("QNC") + 1, order.pop(order.index("Area W-L")))
+    keep = {"method"}
+    for h in order:
+        trial = [c for c in table if c[0] in keep | {h}]
+        if wide or sum(max(len(x), *map(len, v)) for x, v in trial) + 2 * len(trial) <= width:
+            keep.add(h)
+    shown = [c for c in table if c[0] in keep]
+    hidden = [h for h, _ in table if h not in keep]
+    widths = [max(len(h), *map(len, v)) for h, v in shown]
+    lines.append("  ".join(h.ljust(w) for (h, _), w in zip(shown, widths)).rstrip())
+    for i in range(len(names)):
+        lines.append("  ".join(v[i].ljust(w) for (_, v), w in zip(shown, widths)).rstrip())
+    lines += _legend([c for c in wanted if c[1] in keep], hidden, width,
+                     any("W-L" in h for h in keep))
     for m, key in (("uniroute_kmeans", "n_clusters"), ("uniroute_kmeans", "shrinkage"),
                    ("knn", "n_neighbors")):
-        chosen = [c[key] for c in summary["methods"].get(m, {}).get("chosen", []) if key in c]
+        chosen = [c[key] for c in methods.get(m, {}).get("chosen", []) if key in c]
         if chosen:
             lines.append(f"{NAMES[m]}: chosen {key} median {np.median(chosen):g} "
                          f"(range {min(chosen):g}-{max(chosen):g})")
     return "\n".join(lines)
+
+
+def _legend(columns: list[tuple[str, str, bool, str]], hidden: list[str], width: int,
+            wins_losses: bool) -> list[str]:
+    """One wrapped line per metric shown (with its direction), then the marks."""
+    import textwrap
+
+    out = []
+    for key, header, _, text in columns:
+        direction = "lower is better" if key in LOWER_IS_BETTER else "higher is better"
+        out += textwrap.wrap(f"{header}: {text}; {direction}.", width,
+                             subsequent_indent="    ")
+    marks = ("Each cell: mean over trials ± 2 standard errors; * = p < 0.01 in a paired sign "
+             "test against K-NN (either direction).")
+    if wins_losses:
+        marks += (" W-L = trials better-worse than K-NN (a trial not reached counts as the "
+                  "worst).")
+    out += textwrap.wrap(marks, width, subsequent_indent="    ")
+    if hidden:
+        out.append(f"Not shown (--wide shows them): {', '.join(hidden)}.")
+    return out
 
 
 def write_json(summaries: list[dict[str, Any]], path: str | Path) -> None:
@@ -165,7 +231,8 @@ def plot(run: EvaluationRun, path: str | Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError("--plot needs matplotlib: pip install 'uniroute[plot]'") from exc
+        raise ImportError('plotting needs matplotlib: pip install matplotlib (from a checkout: '
+                          'pip install ".[plot]")') from exc
     grid = np.linspace(0.0, 1.0, 201)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for m, (mean, band) in mean_curves(run, grid).items():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from uniroute._progress import ProgressBar
 from uniroute.datasets import RoutingDataset
 from uniroute.evaluation import metrics as mt
 from uniroute.evaluation.decisions import Points, Scorer
@@ -106,9 +109,14 @@ def run_trial(dataset: RoutingDataset, index: int, seed: np.random.SeedSequence,
 _WORKER_DATA: RoutingDataset | None = None
 
 
-def _init_worker(dataset: RoutingDataset) -> None:
+def _init_worker(path: str | None) -> None:
     global _WORKER_DATA
-    _WORKER_DATA = dataset
+    # The parent handles Ctrl-C (the terminal sends it to the whole process group) and
+    # stops the workers itself: a worker never prints a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if path is not None:
+        with open(path, "rb") as fh:  # written by this run's parent in a private folder
+            _WORKER_DATA = pickle.load(fh)
 
 
 def _worker_trial(args: tuple[Any, ...]) -> TrialResult:
@@ -153,7 +161,13 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
     min_coverage : LLMs with labels on fewer prompts are dropped (see
         :func:`~uniroute.evaluation.protocol.prepare_dataset`).
     n_jobs : worker processes (1 = in this process).
-    progress : show a tqdm progress bar (needs tqdm).
+    progress : show a progress bar on stderr (:class:`uniroute._progress.ProgressBar`).
+
+    Raises
+    ------
+    EvaluationInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``): the workers are stopped within about a
+        second and the exception's ``run`` holds the trials that finished.
     """
     start = time.perf_counter()
     specs = resolve_routers(routers)
@@ -165,26 +179,33 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
                           name=data.name, cost_note=data.cost_note)
     seeds = np.random.SeedSequence(seed).spawn(trials)
     jobs = [(i, s, specs, n_val, n_test_models) for i, s in enumerate(seeds)]
-    bar = _progress(trials, f"{data.name} trials") if progress else None
+    bar = ProgressBar(trials, f"{data.name} trials", unit="trial") if progress else None
     results: list[TrialResult] = []
-    if n_jobs <= 1 or trials <= 1:
-        for job in jobs:
-            results.append(run_trial(slim, *job))
-            if bar is not None:
-                bar.update(1)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with _single_threaded_blas(), ProcessPoolExecutor(
-                max_workers=n_jobs, mp_context=mp.get_context("spawn"),
-                initializer=_init_worker, initargs=(slim,)) as pool:
-            for fut in as_completed([pool.submit(_worker_trial, job) for job in jobs]):
-                results.append(fut.result())
+    try:
+        if n_jobs <= 1 or trials <= 1:
+            for job in jobs:
+                results.append(run_trial(slim, *job))
                 if bar is not None:
                     bar.update(1)
+        else:
+            _run_parallel(slim, jobs, n_jobs, results, bar)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        partial = (_finish(slim, data, dropped, results, seeds, seed, n_val, n_test_models,
+                           specs, start, n_jobs) if results else None)
+        raise EvaluationInterrupted(partial, len(results), trials) from None
     if bar is not None:
         bar.close()
+    return _finish(slim, data, dropped, results, seeds, seed, n_val, n_test_models, specs,
+                   start, n_jobs)
+
+
+def _finish(slim: RoutingDataset, data: RoutingDataset, dropped: dict[str, float],
+            results: list[TrialResult], seeds: list[np.random.SeedSequence], seed: int,
+            n_val: int | None, n_test_models: int | None,
+            specs: list[tuple[str, Callable[[], Router]]], start: float,
+            n_jobs: int) -> EvaluationRun:
     results.sort(key=lambda r: r.index)
     first = make_split(slim, np.random.default_rng(seeds[0]), n_val, n_test_models)
     details = {
@@ -198,10 +219,92 @@ def evaluate(dataset: RoutingDataset, *, trials: int = 100, seed: int = 0,
                          [name for name, _ in specs] + ["oracle"], details)
 
 
-def _progress(total: int, desc: str) -> Any:
+class EvaluationInterrupted(KeyboardInterrupt):
+    """``evaluate`` was interrupted (Ctrl-C, or SIGTERM turned into an interrupt).
+
+    Every worker process has been stopped when this is raised. ``run`` holds the trials
+    that finished (an :class:`EvaluationRun`, or None when none did).
+    """
+
+    def __init__(self, run: EvaluationRun | None, finished: int, total: int) -> None:
+        super().__init__(f"interrupted after {finished} of {total} trials")
+        self.run, self.finished, self.total = run, finished, total
+
+
+def _run_parallel(data: RoutingDataset, jobs: list[tuple[Any, ...]], n_jobs: int,
+                  results: list[TrialResult], bar: ProgressBar | None) -> None:
+    """Trials over ``n_jobs`` spawned processes (see :func:`run_in_workers`)."""
+    run_in_workers(_worker_trial, jobs, n_jobs, results, data=data, bar=bar)
+
+
+def run_in_workers(worker: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int,
+                   results: list[Any], *, data: RoutingDataset | None = None,
+                   bar: ProgressBar | None = None) -> None:
+    """``worker(job)`` for every job over ``n_jobs`` spawned processes, appending each
+    result to ``results`` as it finishes (in completion order).
+
+    ``data`` reaches each worker once, through a file in a private temporary folder (a
+    spawned worker reads it itself, so starting a worker never waits on a pipe). On any
+    exception, a Ctrl-C included, the workers are stopped at once, never waited for:
+    nothing outlives the call.
+    """
+    import multiprocessing as mp
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = None
+    with tempfile.TemporaryDirectory(prefix="uniroute-") as tmp:
+        path = None
+        if data is not None:
+            path = os.path.join(tmp, "data.pickle")
+            with open(path, "wb") as fh:
+                pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            with _single_threaded_blas(), _sigint_ignored():
+                # Workers start with SIGINT ignored (inherited) and keep ignoring it.
+                pool = ProcessPoolExecutor(max_workers=n_jobs,
+                                           mp_context=mp.get_context("spawn"),
+                                           initializer=_init_worker, initargs=(path,))
+                futures = [pool.submit(worker, job) for job in jobs]
+            for fut in as_completed(futures):
+                results.append(fut.result())
+                if bar is not None:
+                    bar.update(1)
+        except BaseException:
+            if pool is not None:
+                _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes are spawned (main thread only): spawned
+    children inherit an ignored SIGINT (not a handler, nor a blocked mask), so a Ctrl-C
+    never interrupts a worker's start-up. The window lasts while the workers are
+    launched, not while they run."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from tqdm import tqdm
-    except ImportError:
-        log.info("tqdm is not installed: no progress bar (pip install tqdm)")
-        return None
-    return tqdm(total=total, desc=desc, unit="trial")
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_workers(pool: Any, timeout: float = 1.0) -> None:
+    """Terminate a ProcessPoolExecutor's workers and reap them (kill after ``timeout``)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(0.5)

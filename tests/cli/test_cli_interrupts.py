@@ -1,0 +1,71 @@
+"""Ctrl-C (SIGINT to the process group) and SIGTERM stop ``uniroute evaluate`` and every
+process it started (workers, multiprocessing's resource tracker) within 2 s."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
+                                reason="needs /proc to list the session's processes")
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids of live (not zombie) processes whose session id is ``sid``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
+            out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C)", "SIGTERM to the command"])
+def test_interrupt_stops_every_process_within_2_s(how):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uniroute.cli", "evaluate", "zeroeval_math_code",
+         "--trials", "40", "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        start_new_session=True, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while len(session_members(proc.pid)) < 4:  # command, 2 workers, resource tracker
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the workers are inside their first trials
+        sent = time.monotonic()
+        if how.startswith("SIGINT"):
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=10)
+        left = session_members(proc.pid)
+        while left and time.monotonic() - sent < 2.0:
+            time.sleep(0.05)
+            left = session_members(proc.pid)
+        assert time.monotonic() - sent <= 2.0 or not left
+        assert left == [], f"processes left after 2 s: {left}"
+        err = proc.stderr.read()
+        print(f"{how}: exit {code}, {time.monotonic() - sent:.2f} s after the signal; stderr "
+              f"ends: {err.strip().splitlines()[-2:]}")
+        assert code == 130
+        assert "Traceback" not in err, err
+        assert "interrupted:" in err and "of 40 trials finished" in err
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
