@@ -3,7 +3,7 @@
 # pinned cmeel-eigen in this venv. Bounded: a few minutes on 2 cores.
 if [ ! -f /usr/include/doctest/doctest.h ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q doctest-dev >/dev/null
+    (apt-get install -y -q doctest-dev || (apt-get update -q && apt-get install -y -q doctest-dev)) >/dev/null
   else
     echo "10-cpp-tests: doctest-dev is not installed (apt-get install doctest-dev)" >&2
     exit 1

