@@ -819,7 +819,10 @@ py::dict simd_info() {
 
 }  // namespace
 
+void register_text(py::module_& m);  // bindings/text.cpp
+
 PYBIND11_MODULE(_core, m) {
+  register_text(m);
   m.doc() = "uniroute compiled kernels (C++17, Eigen)";
   m.attr("__version__") = UNIROUTE_VERSION;
   m.def("assign", &assign, py::arg("X"), py::arg("centroids"),

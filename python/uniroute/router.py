@@ -34,7 +34,7 @@ from uniroute._validation import (
 from uniroute.calibration import Calibration, mix_uniform, solve
 from uniroute.clustering import KMeans, RandomState
 from uniroute.constraints import allowed_mask, cap_mask, route_constrained
-from uniroute.encoders import DEFAULT_NAME, as_texts
+from uniroute.encoders import as_texts
 from uniroute.exceptions import EmptyPoolError, NotFittedError
 from uniroute.explain import Explanation, explain_rows
 from uniroute.features import SHRINKAGE_GRID, probe_statistics, shrunk_cluster_error
@@ -102,7 +102,7 @@ class UniRouter(RouterFileMixin):
         dimension once known, are recorded with the router; text or embeddings declared
         to come from another encoder are refused. An encoder object is also what
         :meth:`route_text` uses (with only a name, the default encoder is used when the
-        name is :data:`uniroute.encoders.DEFAULT_NAME`).
+        name is one :func:`uniroute.encoders.from_name` knows).
     shrinkage : float
         Strength, in probe prompts, of the pull of each cluster error toward the model's
         overall error (see :mod:`uniroute.features`). :meth:`tune_shrinkage` chooses it
@@ -414,8 +414,9 @@ class UniRouter(RouterFileMixin):
         the router's, see the class docstring). Other arguments as in :meth:`route`.
         """
         X, single = self._encode(prompts, encoder)
-        out = self.route(X, lam, **constraints)
-        return str(out[0]) if single else out
+        if single:  # one prompt: route's 1-D fast path (#12)
+            return self.route(X[0], lam, **constraints)
+        return self.route(X, lam, **constraints)
 
     def explain(self, x_or_text: Any, lam: float | None = None, *, encoder: Any = None,
                 allowed: Any = None, max_cost: Any = None, strict: bool = False,
@@ -531,12 +532,12 @@ class UniRouter(RouterFileMixin):
                              "encoder's embeddings")
         enc = encoder if encoder is not None else self._text_encoder
         if enc is None:
-            if self._encoder_name != DEFAULT_NAME:
-                raise ValueError(f"pass encoder=: the router was fitted with encoder "
-                                 f"{self._encoder_name!r}, which is not the default")
-            from uniroute.encoders import default
+            from uniroute.encoders import from_name  # encoders known by name (#12)
 
-            enc = self._text_encoder = default()
+            enc = self._text_encoder = from_name(self._encoder_name)
+            if enc is None:
+                raise ValueError(f"pass encoder=: the router was fitted with encoder "
+                                 f"{self._encoder_name!r}, which uniroute does not know by name")
         if getattr(enc, "name", None) != self._encoder_name:
             raise ValueError(f"encoder {getattr(enc, 'name', None)!r} is not the router's "
                              f"encoder {self._encoder_name!r}; refit the router for it")
