@@ -115,7 +115,7 @@ def sparse(name: str, table: dict[int, str]) -> str:
 def main() -> int:
     flags, decomp, lowers, ccc = probe()
     blocks: dict[tuple[int, ...], int] = {}
-    index = []
+    index = []  # page 0 gets block 0 (the C++ ASCII fast path relies on it)
     for page in range(0x1100):
         block = tuple(flags[page * 256:(page + 1) * 256])
         index.append(blocks.setdefault(block, len(blocks)))

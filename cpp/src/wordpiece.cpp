@@ -80,6 +80,14 @@ class Normalizer {
   // Feed one decoded code point; `on_word` is called for every finished word.
   template <class F>
   void feed(char32_t cp, F&& on_word) {
+    if (cp < 0x80) {  // ASCII: no decomposition, no mark; the same steps, inlined
+      const std::uint16_t f = kFlagBlocks[cp];  // page 0 is block 0
+      if (f & kFlagDROP) return;
+      flush_run(on_word);
+      if (f & kFlagSPACE) return end_word(on_word);
+      const char32_t c = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+      return pretokenize(c, kFlagBlocks[c], on_word);
+    }
     const std::uint16_t f = flags_of(cp);
     if (f & kFlagDROP) return;  // clean_text: NUL, U+FFFD, control and other categories
     if (f & kFlagSPACE) {       // clean_text: whitespace -> ' '
