@@ -19,7 +19,6 @@ import sys
 import time
 
 import numpy as np
-
 from uniroute.static_encoder import load_model, shared
 
 ENC = shared()

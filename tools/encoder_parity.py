@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from uniroute import datasets, encoders
 from uniroute.evaluation import evaluate
 
@@ -43,6 +42,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--metric", default="area", choices=["area", "peak", "area50", "aiq"])
+    ap.add_argument("--routers", nargs="+", default=ROUTERS, choices=ROUTERS)
     ap.add_argument("--json", required=True)
     args = ap.parse_args()
     data = datasets.load(args.data)
@@ -57,13 +57,13 @@ def main() -> int:
     runs = {}
     for label, d in (("reference", data), ("static", static)):
         t0 = time.perf_counter()
-        runs[label] = evaluate(d, trials=args.trials, seed=args.seed, routers=ROUTERS,
+        runs[label] = evaluate(d, trials=args.trials, seed=args.seed, routers=args.routers,
                                n_jobs=args.jobs)
         print(f"{label}: {time.perf_counter() - t0:.0f} s", flush=True)
     out = {"dataset": data.name, "trials": args.trials, "seed": args.seed,
            "metric": args.metric, "reference_encoder": data.encoder, "static_encoder": enc.name,
            "static_encode_seconds": encode_s, "n_prompts": data.n_prompts, "methods": {}}
-    for m in ROUTERS:
+    for m in args.routers:
         ref, sta = per_trial(runs["reference"], m, args.metric), per_trial(runs["static"], m,
                                                                            args.metric)
         diff = sta - ref

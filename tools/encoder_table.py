@@ -1,9 +1,11 @@
 """The routing-parity table of docs/encoders.md, from tools/encoder_parity.py's JSON files.
 
 Usage: python tools/encoder_table.py docs/data/encoder_parity_*.json [--write docs/encoders.md]
+       python tools/encoder_table.py --speed rt.json [--write docs/encoders.md]
 
 With ``--write``, the table replaces the text between the markers
-``<!-- parity-table:start -->`` and ``<!-- parity-table:end -->`` of that file.
+``<!-- parity-table:start -->`` and ``<!-- parity-table:end -->`` (``speed-table`` for
+``--speed``, the ``--benchmark-json`` of benchmarks/test_bench_route_text.py) of that file.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ def short(encoder: str | None) -> str:
 
 
 def table(paths: list[str]) -> str:
-    rows = ["| data set (trials, metric) | router | reference | reference mean | static mean | "
-            "static − reference (± 2 s.e.) | static better / worse | within ±0.003 |",
+    rows = [("| data set (trials, metric) | router | reference | reference mean | static mean | "
+             "static − reference (± 2 s.e.) | static better / worse | within ±0.003 |"),
             "|---|---|---|---|---|---|---|---|"]
     for path in paths:
         res = json.loads(Path(path).read_text())
@@ -41,15 +43,43 @@ def table(paths: list[str]) -> str:
     return "\n".join(rows) + "\n"
 
 
+def speed_table(path: str) -> str:
+    """route_text benchmarks: median, p99, prompts/s and the ratio to USE's encode."""
+    data = json.loads(Path(path).read_text())
+    rows = [("| group | what | role | median | p99 | prompts/s (wall) | prompts per CPU-s | "
+             "USE encode / this |"), "|---|---|---|---|---|---|---|---|"]
+    base = {}
+    for b in data["benchmarks"]:
+        if b["extra_info"].get("role") == "baseline":
+            base[b["group"]] = b["stats"]["median"]
+    for b in data["benchmarks"]:
+        info, st = b["extra_info"], b["stats"]
+        ratio = (f"{base[b['group']] / st['median']:.0f}x" if b["group"] in base
+                 and info.get("role") != "baseline" else "")
+        rate = f"{info['prompts_per_s']:,.0f}" if "prompts_per_s" in info else ""
+        cpu = f"{info['prompts_per_cpu_s']:,.0f}" if "prompts_per_cpu_s" in info else ""
+        p99 = info.get("p99")
+        rows.append(f"| {b['group']} | {info.get('impl', b['name'])} | {info.get('role', '')} | "
+                    f"{fmt(st['median'])} | {fmt(p99) if p99 else ''} | {rate} | {cpu} | {ratio} |")
+    return "\n".join(rows) + "\n"
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("json", nargs="+")
+    ap.add_argument("json", nargs="*")
+    ap.add_argument("--speed", default=None, metavar="BENCH.json")
     ap.add_argument("--write", default=None)
     args = ap.parse_args()
-    text = table(args.json)
+    text = speed_table(args.speed) if args.speed else table(args.json)
+    start, end = (START, END) if not args.speed else ("<!-- speed-table:start -->",
+                                                       "<!-- speed-table:end -->")
     if args.write:
         doc = Path(args.write).read_text()
-        a, b = doc.index(START) + len(START), doc.index(END)
+        a, b = doc.index(start) + len(start), doc.index(end)
         Path(args.write).write_text(doc[:a] + "\n" + text + doc[b:])
     print(text)
     return 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def load_model(path: str | os.PathLike[str] | bytes = MODEL_FILE
             or meta.get("vocab_size") != n):
         raise ModelFileError(f"{where}: vocabulary offsets, scales or recorded shape are invalid")
     try:
-        vocab = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+        vocab = [blob[a:b].decode("utf-8") for a, b in pairwise(offsets.tolist())]
     except UnicodeDecodeError as exc:
         raise ModelFileError(f"{where}: vocabulary is not UTF-8: {exc}") from None
     return vocab, rows.view(np.int8), scales, meta

