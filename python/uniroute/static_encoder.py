@@ -164,7 +164,8 @@ class StaticEncoder:
         return self._core.token_ids(text)
 
     def warm_up(self) -> StaticEncoder:
-        """Touch every token row once (page the model in); returns self."""
+        """Encode one text (the model itself is loaded and checked at construction), so
+        that the first real request pays for nothing; returns self."""
         self._core.encode([" ".join(["warm", "up"] * 8)])
         return self
 

@@ -80,6 +80,8 @@ def test_batch_threads_and_single_agree():
         _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(enc.encode(texts[5])[0], one[5])
+    np.testing.assert_array_equal(enc._core.embed_one(texts[5]), one[5])
+    np.testing.assert_array_equal(enc._core.embed_one(texts[5].encode()), one[5])
     with pytest.raises(TypeError, match=r"texts\[1\]"):
         enc.encode(["ok", 3])  # type: ignore[list-item]
 
