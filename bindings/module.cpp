@@ -5,6 +5,8 @@
 
 #include "register.hpp"
 
+void register_text(pybind11::module_& m);  // text.cpp: StaticEncoder, the text path
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "uniroute compiled kernels (C++17, Eigen)";
   m.attr("__version__") = UNIROUTE_VERSION;
@@ -12,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   uniroute_py::register_kernels(m);
   uniroute_py::register_index(m);
   uniroute_py::register_pool(m);
+  register_text(m);
 }

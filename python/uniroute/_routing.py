@@ -92,8 +92,9 @@ class RoutingMixin:
         the router's, see the class docstring). Other arguments as in :meth:`route`.
         """
         X, single = self._encode(prompts, encoder)
-        out = self.route(X, lam, **constraints)
-        return str(out[0]) if single else out
+        if single:  # one prompt: the 1-D path (the same decision, fewer conversions)
+            return self.route(X[0], lam, **constraints)  # type: ignore[no-any-return]
+        return self.route(X, lam, **constraints)
 
     def predict_error(self, embeddings: Any, *, encoder: str | None = None) -> np.ndarray:
         """Predicted error ``gamma(x, h_m)`` per model: ``(n, M)``, or ``(M,)`` for one
@@ -190,12 +191,13 @@ class RoutingMixin:
         if enc is None and not isinstance(self.encoder, str):  # type: ignore[attr-defined]
             enc = self.encoder  # type: ignore[attr-defined]
         if enc is None:
-            from uniroute.encoders import DEFAULT_NAME, default
+            from uniroute.encoders import from_name  # the encoders uniroute knows by name
 
-            if name != DEFAULT_NAME:
+            enc = from_name(name)
+            if enc is None:
                 raise ValueError(f"pass encoder=: the router was fitted with encoder "
-                                 f"{name!r}, which is not the default")
-            enc = self.__dict__["_text_encoder"] = default()
+                                 f"{name!r}, which uniroute does not know by name")
+            self.__dict__["_text_encoder"] = enc
         if getattr(enc, "name", None) != name:
             raise ValueError(f"encoder {getattr(enc, 'name', None)!r} is not the router's "
                              f"encoder {name!r}; refit the router for it")

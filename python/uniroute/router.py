@@ -56,7 +56,7 @@ class UniRouter(RouterBase):
         dimension once known, are recorded with the router; text or embeddings declared
         to come from another encoder are refused. An encoder object is also what
         :meth:`route_text` uses (with only a name, the default encoder is used when the
-        name is :data:`uniroute.encoders.DEFAULT_NAME`).
+        name is one :func:`uniroute.encoders.from_name` knows).
     shrinkage : float
         Strength, in probe prompts, of the pull of each cluster error toward the model's
         overall error (see :mod:`uniroute.features`). :meth:`tune_shrinkage` chooses it
