@@ -174,7 +174,7 @@ class RoutingMixin:
 
     # ------------------------------------------------------------------ text
     def _encode(self, prompts: Any, encoder: Any) -> tuple[np.ndarray, bool]:
-        from uniroute.encoders import as_texts
+        from uniroute._texts import as_texts
 
         texts, single = as_texts(prompts)
         enc = self._resolve_encoder(encoder)

