@@ -60,3 +60,26 @@ def test_probe_statistics_of_several_models_stack_the_single_model_ones(rng):
         np.testing.assert_array_equal(err_sum[m], e)
         np.testing.assert_array_equal(count[m], c)
     assert err_sum.shape == count.shape == (3, 5)
+
+
+def test_choose_shrinkage_breaks_ties_to_the_smaller_strength():
+    # Every cluster holds 2 probes with 1 error: Psi = (1 + 0.5 a) / (2 + a) = 0.5 exactly
+    # for every strength a (the overall error is (2 + 0.5) / (4 + 1) = 0.5 too), so every
+    # candidate has the same held-out likelihood, log(0.5), and the smallest must win
+    # whatever the grid's order.
+    labels = np.array([0, 0, 1, 1])
+    probe = np.array([[1.0], [0.0], [0.0], [1.0]])
+    held = np.array([[1.0], [0.0], [1.0]])
+    for grid in ((2.0, 0.5, 10.0), (10.0, 5.0, 1.0), (0.0, 50.0)):
+        best, scores = choose_shrinkage(labels, probe, np.array([0, 1, 1]), held, 2, grid=grid)
+        assert all(v == np.log(0.5) for v in scores.values())
+        assert best == min(grid)
+    # a strict winner is not overridden by the tie rule: held-out errs exactly as cluster 0
+    # of the probes does only when no pooling hides the cluster difference
+    probe2 = np.array([[1.0], [1.0], [0.0], [0.0]])
+    best, scores = choose_shrinkage(labels, probe2, np.array([0, 1]), np.array([[1.0], [0.0]]),
+                                    2, grid=(5.0, 0.5))
+    assert scores[0.5] > scores[5.0] and best == 0.5
+    best, _ = choose_shrinkage(labels, probe2, np.array([0, 1]), np.array([[0.0], [1.0]]),
+                               2, grid=(5.0, 0.5))
+    assert best == 5.0
