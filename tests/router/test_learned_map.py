@@ -150,6 +150,14 @@ def test_constraints_match_a_masked_reference(world):
     with pytest.raises(uniroute.NoFeasibleModelError):
         r.route(X, 0.0, max_cost=1.0, strict=True)
     assert set(r.route(X, 0.0, max_cost=1.0)) == {"new4"}  # fallback: cheapest allowed
+    r.update_model("new4", cost=7.0)  # the cheapest is now in the middle of the pool
+    assert set(r.route(X, 0.0, max_cost=1.0)) == {"new5"}
+    assert set(r.route(X, 0.0, allowed=["new4", "new6"], max_cost=1.0)) == {"new6"}
+    score = err + 0.01 * r.costs
+    got = r.route_indices(X, 0.01, allowed=["new4", "new5"], max_cost=6.5)
+    np.testing.assert_array_equal(got, np.full(100, 1))  # new4 (7.0) is over the cap
+    got = r.route_indices(X, 0.01, allowed=["new4", "new5", "new6"])
+    np.testing.assert_array_equal(got, score.argmin(1))
 
 
 def test_errors(world):
