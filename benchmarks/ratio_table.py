@@ -43,12 +43,14 @@ TARGETS = [
 ]
 
 
-def load(path: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """group -> impl -> {role, median, p99, ...}"""
-    with open(path) as f:
-        data = json.load(f)
+def load(*paths: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """group -> impl -> {role, median, p99, ...}, from one or more result files."""
+    benchmarks = []
+    for path in paths:
+        with open(path) as f:
+            benchmarks += json.load(f)["benchmarks"]
     groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for b in data["benchmarks"]:
+    for b in benchmarks:
         info = b.get("extra_info", {})
         if "role" not in info or b.get("stats") is None:
             continue
@@ -145,7 +147,7 @@ def target_table(groups) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("results", help="pytest-benchmark --benchmark-json file")
+    p.add_argument("results", nargs="+", help="pytest-benchmark --benchmark-json file(s)")
     p.add_argument("--compare", metavar="BASELINE", help="committed ratios to compare with")
     p.add_argument("--tolerance", type=float, default=0.30,
                    help="allowed relative growth of a ratio (default 0.30)")
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--update", metavar="PATH",
                    help="merge this (partial) run's ratios into a baseline file")
     args = p.parse_args(argv)
-    groups = load(args.results)
+    groups = load(*args.results)
     print(table(groups))
     print()
     print(target_table(groups))

@@ -83,3 +83,29 @@ def test_choose_shrinkage_breaks_ties_to_the_smaller_strength():
     best, _ = choose_shrinkage(labels, probe2, np.array([0, 1]), np.array([[0.0], [1.0]]),
                                2, grid=(5.0, 0.5))
     assert best == 5.0
+
+
+def test_backoff_of_a_model_with_one_or_no_answer():
+    # one answered probe (an error) in cluster 0: the plain mean 1 there, and the overall
+    # error 1 / 1 for the empty clusters; no answered probe at all: 0 / max(0, 1) = 0
+    err_sum, count = probe_statistics(np.array([0, 1]), np.array([0.0, np.nan]), 3)
+    np.testing.assert_array_equal(mean_backoff_cluster_error(err_sum, count), [1.0, 1.0, 1.0])
+    err_sum, count = probe_statistics(np.array([0, 1]), np.array([np.nan, np.nan]), 3)
+    np.testing.assert_array_equal(mean_backoff_cluster_error(err_sum, count), [0.0, 0.0, 0.0])
+
+
+def test_tune_shrinkage_scores_the_documented_grid(rng):
+    from uniroute import UniRouter
+
+    X = rng.standard_normal((120, 4)).astype(np.float32)
+    Y = (rng.random((120, 2)) < 0.5).astype(float)
+    r = UniRouter(3, random_state=0).fit(X)
+    scores = r.tune_shrinkage(X[:60], Y[:60], X[60:], Y[60:])
+    assert tuple(scores) == (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+    labels = r.assign(X)
+    for a, ll in scores.items():  # each by hand
+        psi = np.stack([shrunk_cluster_error(*probe_statistics(labels[:60], Y[:60, m], 3), a)
+                        for m in range(2)])
+        p = np.clip(psi.T[labels[60:]], 1e-6, 1 - 1e-6)
+        want = np.mean((1 - Y[60:]) * np.log(p) + Y[60:] * np.log1p(-p))
+        assert ll == pytest.approx(want, rel=1e-12)
