@@ -19,6 +19,15 @@ def test_hand_worked_estimators():
     np.testing.assert_allclose(shrunk_cluster_error(err_sum, count, 2.0),
                                [(1 + 2 * overall) / 5, (0 + 2 * overall) / 3, overall])
     np.testing.assert_allclose(shrunk_cluster_error(err_sum, count, 0.0), [1 / 3, 0.0, overall])
+    # the default strength is 1 probe prompt
+    np.testing.assert_allclose(shrunk_cluster_error(err_sum, count),
+                               [(1 + overall) / 4, overall / 2, overall])
+    # a pool (M, K) is row by row: model 2 answered one probe in cluster 2, wrongly
+    pool_err, pool_cnt = np.stack([err_sum, [0, 0, 1]]), np.stack([count, [0, 0, 1]])
+    np.testing.assert_allclose(mean_backoff_cluster_error(pool_err, pool_cnt),
+                               [[1 / 3, 0.0, 0.25], [1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(shrunk_cluster_error(pool_err, pool_cnt, 2.0)[1],
+                               [1.5 / 2, 1.5 / 2, (1 + 2 * 0.75) / 3])
     with pytest.raises(ValueError, match="shrinkage"):
         shrunk_cluster_error(err_sum, count, -1.0)
 
