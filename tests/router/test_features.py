@@ -57,6 +57,8 @@ def test_log_likelihood_hand_case():
     psi = np.array([[0.25, 0.5]])
     ll = bernoulli_log_likelihood(psi, np.array([0, 1]), np.array([[1.0], [0.0]]))
     assert ll == pytest.approx((np.log(0.75) + np.log(0.5)) / 2)
+    # no answered label: no evidence, a log-likelihood of exactly 0 (not a NaN mean)
+    assert bernoulli_log_likelihood(psi, np.array([0, 1]), np.full((2, 1), np.nan)) == 0.0
 
 
 def test_probe_statistics_of_several_models_stack_the_single_model_ones(rng):
