@@ -15,6 +15,9 @@ import pytest
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--bench-size", choices=("small", "full"), default="small",
                      help="benchmark sizes: small (CI, correctness) or full (targets)")
+    parser.addoption("--bench-trials", type=int, default=None,
+                     help="evaluation benchmark: this many trials instead of the size's "
+                          "(a partial run; the 400-trial target is then not asserted)")
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,11 @@ Usage::
     python benchmarks/ratio_table.py bench.json           # the Markdown table
     python benchmarks/ratio_table.py bench.json --compare benchmarks/baseline_ratios.json
     python benchmarks/ratio_table.py bench.json --save benchmarks/baseline_ratios.json
+    python benchmarks/ratio_table.py part.json --update benchmarks/baseline_ratios.json
 
-A ratio below 1 means uniroute is faster. ``--compare`` fails (exit 1) when a ratio grew
+``--update`` merges the ratios of a partial run (some benchmark files) into a baseline:
+the groups measured replace their old entries (a renamed baseline drops its old key),
+the others are kept. A ratio below 1 means uniroute is faster. ``--compare`` fails (exit 1) when a ratio grew
 by more than ``--tolerance`` (default 0.30, i.e. 30%) over the committed baseline; it
 compares ratios, never absolute times, so a slower machine does not trip it. Runs of the
 same machine swing by up to ~20% when anything else runs: use the same conditions.
@@ -30,8 +33,10 @@ TARGETS = [
     ("single prompt decision d=768 K=256 M=100", "numpy", "median", 1 / 2, ">= 2x faster than numpy"),
     ("single prompt decision d=768 K=256 M=100", "sklearn", "median", 1 / 40,
      ">= 40x faster than sklearn"),
-    ("route hard labels batch N=100000 M=1000", "numpy", "median", 0.1, ">= 10x faster than numpy"),
-    ("route hard label single M=1000", "numpy", "median", 0.1, ">= 10x faster than numpy"),
+    ("route hard labels batch N=100000 M=1000", "numpy table lookup", "median", 0.1,
+     ">= 10x faster than a numpy table lookup"),
+    ("route hard label single M=1000", "numpy table lookup", "median", 0.1,
+     ">= 10x faster than a numpy table lookup"),
     ("route dense batch N=100000 K=256 M=1024", "sgemm", "median", 1.1, "within 1.1x of the GEMM"),
     ("kmeans fit N=100000 d=768 K=256 10 iterations", "sklearn", "median", 1.0,
      "no slower than sklearn"),
@@ -49,12 +54,14 @@ TARGETS = [
 ]
 
 
-def load(path: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """group -> impl -> {role, median, p99, ...}"""
-    with open(path) as f:
-        data = json.load(f)
+def load(*paths: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """group -> impl -> {role, median, p99, ...}, from one or more result files."""
+    benchmarks = []
+    for path in paths:
+        with open(path) as f:
+            benchmarks += json.load(f)["benchmarks"]
     groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for b in data["benchmarks"]:
+    for b in benchmarks:
         info = b.get("extra_info", {})
         if "role" not in info or b.get("stats") is None:
             continue
@@ -151,13 +158,15 @@ def target_table(groups) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("results", help="pytest-benchmark --benchmark-json file")
+    p.add_argument("results", nargs="+", help="pytest-benchmark --benchmark-json file(s)")
     p.add_argument("--compare", metavar="BASELINE", help="committed ratios to compare with")
     p.add_argument("--tolerance", type=float, default=0.30,
                    help="allowed relative growth of a ratio (default 0.30)")
     p.add_argument("--save", metavar="PATH", help="write this run's ratios as a baseline")
+    p.add_argument("--update", metavar="PATH",
+                   help="merge this (partial) run's ratios into a baseline file")
     args = p.parse_args(argv)
-    groups = load(args.results)
+    groups = load(*args.results)
     print(table(groups))
     print()
     print(target_table(groups))
@@ -167,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"ratios": dict(sorted(current.items())),
                        "note": "ours/baseline medians of one full run; see ratio_table.py"},
                       f, indent=1)
+            f.write("\n")
+    if args.update:
+        with open(args.update) as f:
+            doc = json.load(f)
+        kept = {k: v for k, v in doc["ratios"].items() if k.split(" | ")[0] not in groups}
+        doc["ratios"] = dict(sorted({**kept, **current}.items()))
+        with open(args.update, "w") as f:
+            json.dump(doc, f, indent=1)
             f.write("\n")
     if args.compare:
         with open(args.compare) as f:

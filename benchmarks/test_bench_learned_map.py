@@ -1,11 +1,16 @@
 """LearnedMap fit: 20,000 prompts x 5 training LLMs, d = 384, K = 64 (full size).
 
 Ours: ``LearnedMapRouter.fit`` end to end (K-means with its defaults, then the map with
-Adam, the default, and with L-BFGS), 2,000 validation prompts. Baseline, same run:
-scikit-learn's multinomial ``LogisticRegression`` (lbfgs, 100 iterations) on the same
-prompts with the K-means labels as classes -- a softmax map with the same K x (d + 1)
-parameters. The target is the fit "under a minute on 2 cores": read it from the table
-(``extra_info`` holds the epochs run); no test asserts a time.
+Adam, the default, and with L-BFGS), 2,000 validation prompts.
+
+Reference, NOT like for like: no library fits UniRoute's loss (binary cross-entropy of
+``softmax(W x + b) . Psi[h]`` against each training LLM's errors, L2 pull toward the
+K-means map), so the row beside ours is scikit-learn's multinomial
+``LogisticRegression`` (lbfgs, 100 iterations) on the K-means labels -- a softmax map
+with the same K x (d + 1) parameters but another loss -- timed with its K-means (ours
+includes the K-means fit too). Its ratio says "same order of cost", not "faster at the
+same work". The target is the fit "under a minute on 2 cores" (``extra_info`` holds
+the epochs run).
 """
 from __future__ import annotations
 
@@ -62,9 +67,14 @@ def test_softmax_regression_sklearn(benchmark, problem):
     from uniroute import KMeans
 
     X, _, _, _, K, rounds = problem
-    labels = KMeans(K, random_state=0, n_init=1).fit(X).labels_
     benchmark.group = GROUP[0]
-    tag(benchmark, "baseline", "sklearn LogisticRegression (multinomial, lbfgs, 100 it.)")
-    model = run(benchmark, lambda: linear.LogisticRegression(max_iter=100).fit(X, labels),
-                rounds=rounds, warmup=0)
-    assert model.coef_.shape == (K, X.shape[1])
+    tag(benchmark, "baseline", "reference, not like for like: K-means + sklearn multinomial "
+        "LogisticRegression on its labels")
+
+    def fit():
+        labels = KMeans(K, random_state=0).fit(X).labels_
+        return labels, linear.LogisticRegression(max_iter=100).fit(X, labels)
+
+    labels, model = run(benchmark, fit, rounds=rounds, warmup=0)
+    # its own task done: the softmax map reproduces most K-means labels on the train set
+    assert np.mean(model.predict(X) == labels) > 0.8

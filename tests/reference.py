@@ -48,3 +48,36 @@ def route_ref(phi: np.ndarray, psi: np.ndarray, cost: np.ndarray, lam: float) ->
 def path_choice_ref(psi: np.ndarray, cost: np.ndarray, lam: float) -> np.ndarray:
     """The per-cluster choice at lam, by brute force."""
     return argmin_tie_cheaper(psi.T + lam * cost, cost)
+
+
+def cluster_error_ref(labels: np.ndarray, correct: np.ndarray, n_clusters: int,
+                      strength: float) -> np.ndarray:
+    """Psi of one model by explicit loops (float64): the per-cluster error shrunk toward the
+    model's overall error ``(errors + 0.5) / (answered + 1)`` with ``strength`` probes.
+    NaN labels are not answered."""
+    correct = np.asarray(correct, np.float64)
+    answered = [i for i in range(correct.shape[0]) if not np.isnan(correct[i])]
+    overall = (sum(1.0 - correct[i] for i in answered) + 0.5) / (len(answered) + 1.0)
+    psi = np.empty(n_clusters)
+    for k in range(n_clusters):
+        rows = [i for i in answered if labels[i] == k]
+        err, n = sum(1.0 - correct[i] for i in rows), float(len(rows))
+        psi[k] = overall if n + strength == 0 else (err + strength * overall) / (n + strength)
+    return psi
+
+
+def masked_route_ref(scores: np.ndarray, cost: np.ndarray, feasible: np.ndarray,
+                     allowed: np.ndarray) -> np.ndarray:
+    """Row-wise argmin over the feasible models (ties: cheaper, then lower index); a row
+    with no feasible model takes its cheapest allowed model (ties: lower index)."""
+    cost = np.asarray(cost, np.float64)
+    out = np.empty(scores.shape[0], dtype=np.int64)
+    for i, row in enumerate(np.asarray(scores, np.float64)):
+        cand = np.flatnonzero(feasible[i])
+        if cand.size:
+            best = cand[row[cand] == row[cand].min()]
+        else:
+            cand = np.flatnonzero(allowed[i])
+            best = cand[cost[cand] == cost[cand].min()]
+        out[i] = best[np.lexsort((best, cost[best]))][0]
+    return out

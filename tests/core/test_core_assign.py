@@ -79,9 +79,15 @@ def test_assign_converts_real_dtypes(rng, dtype):
     X = (rng.random((300, 7)) * 100).astype(dtype)
     C = (rng.random((5, 7)) * 100).astype(np.float32)
     labels, sqdist = _core.assign(X, C)
-    ref_labels, ref_dist = _core.assign(X.astype(np.float64), C.astype(np.float64))
-    agree = np.mean(labels == ref_labels)
-    assert agree > 0.99
+    # the reference sees the values the kernel sees: X converted as documented
+    Xc = X.astype(np.float64 if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize >= 8
+                  else np.float32)
+    D = all_sqdist_ref(Xc, C)
+    ref_labels = D.argmin(1)
+    gap = D[np.arange(300), labels] - D.min(1)
+    # float32 rounding may flip a near-tie; never a clear decision
+    assert np.all((labels == ref_labels) | (gap <= 1e-5 * D.min(1) + 1e-3))
+    np.testing.assert_allclose(sqdist, D[np.arange(300), labels], rtol=1e-4, atol=1e-2)
     want = np.float64 if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize >= 8 else np.float32
     assert sqdist.dtype == want
 

@@ -7,6 +7,7 @@ import uniroute
 from uniroute import KMeans
 
 from tests.conftest import shared_data
+from tests.reference import assign_ref
 
 
 def blobs(rng, n=600, k=5, d=6):
@@ -84,4 +85,7 @@ def test_bad_data_and_unfitted_predict(rng):
     km = KMeans(2, random_state=0).fit(blobs(rng, n=50))
     with pytest.raises(ValueError, match="X has dim 3, the router was fitted with dim 6"):
         km.predict(np.ones((2, 3)))
-    assert km.fit_predict(blobs(rng, n=50)).shape == (50,)
+    X = blobs(rng, n=50)
+    labels = km.fit_predict(X)
+    np.testing.assert_array_equal(labels, km.labels_)
+    np.testing.assert_array_equal(labels, assign_ref(X, km.cluster_centers_)[0])

@@ -118,7 +118,8 @@ def test_sentence_transformer_adapter_on_a_duck_typed_model():
                                      max_seq_length=256)
     assert enc.dim == 4 and enc.name == "fake/st" and enc._model.max_seq_length == 256
     out = enc.encode(["ab", "abcd"])
-    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
+    raw = np.array([[2.0, 1.0, 0.0, 2.0], [4.0, 1.0, 0.0, 2.0]])
+    np.testing.assert_allclose(out, raw / np.linalg.norm(raw, axis=1, keepdims=True), rtol=1e-6)
     with pytest.raises(ValueError, match="name is required"):
         SentenceTransformerEncoder(FakeSentenceTransformer())
 

@@ -48,6 +48,19 @@ def test_cli_evaluates_a_users_own_npz(user_npz, tmp_path, capsys):
         assert entry["qnc"]["not_reached"] == sum(q is None for q in entry["qnc"]["per_trial"])
     area = {m: e["area"]["mean"] for m, e in doc["methods"].items()}
     assert area["oracle"] >= max(area.values()) - 1e-12 and area["random"] < area["knn"]
+    # the JSON reports what the API computes for the same data and seed (any n_jobs)
+    from uniroute.evaluation import evaluate
+
+    run = evaluate(datasets.load(user_npz), trials=3, seed=1, n_jobs=1)
+    for name, entry in doc["methods"].items():
+        for metric in ("area", "area50", "qnc", "peak", "aiq"):
+            want = [t.metrics[name][metric] for t in run.trials]
+            got = entry[metric]["per_trial"]
+            assert [g is None for g in got] == [w is None for w in want]
+            assert [g for g in got if g is not None] == pytest.approx(
+                [w for w in want if w is not None], rel=1e-9)
+        assert entry["area"]["mean"] == pytest.approx(np.mean(entry["area"]["per_trial"]),
+                                                      rel=1e-12)
 
 
 def test_cli_n_val_sweep_routers_and_pairs(user_npz, tmp_path, capsys):

@@ -9,6 +9,7 @@ from uniroute.evaluation.estimators import UniRouteEstimator, soft_weights
 from uniroute.evaluation.routers import UniRouteKMeans, available_routers
 
 from tests.evaluation.test_evaluation_routers import make_view
+from tests.reference import assign_ref, cluster_error_ref
 
 
 def test_estimator_routers_run_only_when_named():
@@ -48,9 +49,25 @@ def test_backoff_is_the_plain_cluster_mean(rng):
 
 def test_shrinkage_ll_records_a_strength_from_its_grid(rng):
     view = make_view(rng)
-    est = UniRouteEstimator("shrinkage_ll", n_clusters=4, shrinkage_grid=(0.0, 3.0)).fit(view)
-    assert est.info["shrinkage"] in (0.0, 3.0)
-    assert np.all((est.psi_ >= 0) & (est.psi_ <= 1))
+    est = UniRouteEstimator("shrinkage_ll", n_clusters=4, shrinkage_grid=(3.0, 0.0)).fit(view)
+    # by hand: the training LLMs' Psi from their validation answers, scored by the mean
+    # Bernoulli log-likelihood of their train answers (ties: the smaller strength)
+    lab_v = assign_ref(view.val_embeddings, est.centroids_)[0]
+    lab_t = assign_ref(view.train_embeddings, est.centroids_)[0]
+    yv = np.asarray(view.val_quality_train_models, np.float64)
+    yt = np.asarray(view.train_quality, np.float64)
+    ll = {}
+    for a in (3.0, 0.0):
+        psi = np.stack([cluster_error_ref(lab_v, yv[:, m], 4, a) for m in range(yv.shape[1])])
+        p = np.clip(psi.T[lab_t], 1e-6, 1 - 1e-6)
+        seen = ~np.isnan(yt)
+        ll[a] = np.mean(((1 - yt) * np.log(p) + yt * np.log1p(-p))[seen])
+    best = max(ll, key=lambda a: (ll[a], -a))
+    assert est.info["shrinkage"] == best
+    quality = np.asarray(view.val_quality, np.float64)
+    want = np.stack([cluster_error_ref(lab_v, quality[:, m], 4, best)
+                     for m in range(quality.shape[1])])
+    np.testing.assert_allclose(est.psi_, want, rtol=1e-12)
 
 
 def test_soft_weights_are_rows_of_a_softmax_and_sharpen_to_hard(rng):

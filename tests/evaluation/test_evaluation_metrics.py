@@ -124,3 +124,34 @@ def test_sign_test_exact_binomial():
     # lower is better, never reached counts as worst
     assert sign_test([0.1, 0.2, None], [0.3, None, None], lower_is_better=True) == \
         pytest.approx(2 * 1 / 4)
+
+
+def test_front_hull_and_reach_edge_cases_by_hand():
+    # equal cost: only the better point; equal quality: only the cheaper one
+    c, q = mt.pareto_front([0.5, 0.5, 0.8, 0.2], [0.6, 0.7, 0.7, 0.3])
+    np.testing.assert_array_equal(c, [0.2, 0.5])
+    np.testing.assert_array_equal(q, [0.3, 0.7])
+    # (0.5, 0.5) lies below the chord from (0.2, 0.4) to (0.8, 0.9): off the hull;
+    # (0.4, 0.7) lies above it: on the hull
+    c, q = mt.upper_hull([0.2, 0.5, 0.8], [0.4, 0.5, 0.9])
+    np.testing.assert_array_equal(c, [0.2, 0.8])
+    c, q = mt.upper_hull([0.2, 0.4, 0.8, 0.9], [0.4, 0.7, 0.9, 0.95])
+    np.testing.assert_array_equal(c, [0.2, 0.4, 0.8, 0.9])
+    # AIQ: trapezoids on the hull from the cheapest point, flat to 1
+    assert mt.aiq([0.2, 0.5, 0.8], [0.4, 0.5, 0.9]) == pytest.approx(
+        0.6 * (0.4 + 0.9) / 2 + 0.2 * 0.9, rel=1e-12)
+    assert mt.aiq([1.0, 1.5], [0.5, 0.6]) == 0.0  # nothing below cost 1
+    # a curve reaching the target exactly, and one short of it by less than the tolerance
+    assert mt.qnc([0.2, 0.6], [0.5, 0.8], 0.8) == pytest.approx(0.6, rel=1e-12)
+    assert mt.qnc([0.2, 0.6], [0.5, 0.8 - 1e-12], 0.8) == pytest.approx(0.6, rel=1e-9)
+    assert mt.qnc([0.2, 0.6], [0.5, 0.8], 0.8 + 1e-6) is None
+    assert mt.qnc([0.2, 0.6], [0.5, 0.8], 0.65) == pytest.approx(0.4, rel=1e-12)
+    assert mt.qnc([0.2, 0.6], [0.5, 0.8], 0.3) == pytest.approx(0.2, rel=1e-12)
+    # an area over an empty range is 0; over [0, 0.5] of a flat curve, half its height
+    assert mt.area([0.3], [0.8], upper=0.0) == 0.0
+    assert mt.area([0.3], [0.8], upper=0.5) == pytest.approx(0.4, rel=1e-12)
+    # APGR/CPT need a strong model better than the weak one
+    assert mt.apgr([0.5], [0.7], 0.8, 0.6) is None
+    assert mt.cpt([0.5], [0.7], 0.8, 0.6, 0.5) is None
+    assert mt.apgr([0.5], [0.7], 0.6, 0.8) == pytest.approx(0.5 * 0.5 / 2 + 0.5 * (0.5 + 1) / 2,
+                                                            rel=1e-12)

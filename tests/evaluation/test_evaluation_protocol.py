@@ -167,9 +167,19 @@ def test_run_trial_reports_every_method_and_the_oracle(zeroeval_small):
     res = run_trial(zeroeval_small, 0, seed, ["zero_router", "random", "best_single"])
     assert set(res.metrics) == {"zero_router", "random", "best_single", "oracle"}
     oracle = res.metrics["oracle"]
-    for name in ("zero_router", "random", "best_single"):
+    for name in ("zero_router", "random", "best_single", "oracle"):
+        # by hand from the method's curve: trapezoids between its points, held flat
+        # left of the cheapest and right of the priciest, over cost [0, 1] and [0, 0.5]
+        c, q = (np.asarray(v, np.float64) for v in res.curves[name])
+        assert np.all(np.diff(c) > 0) and np.all(np.diff(q) > 0)
+        for upper, key in ((1.0, "area"), (0.5, "area50")):
+            knots = sorted({0.0, upper, *[x for x in c if 0.0 < x < upper]})
+            y = [float(np.interp(x, c, q)) for x in knots]
+            want = sum((b - a) * (ya + yb) / 2 for a, b, ya, yb in
+                       zip(knots, knots[1:], y, y[1:]))
+            assert res.metrics[name][key] == pytest.approx(want, rel=1e-12)
+        assert res.metrics[name]["peak"] == pytest.approx(q.max(), rel=1e-12)
         assert res.metrics[name]["peak"] <= oracle["peak"] + 1e-12
-        assert 0.0 <= res.metrics[name]["area"] <= 1.0
     assert res.metrics["random"]["area"] < res.metrics["zero_router"]["area"]
     with pytest.raises(ValueError, match="unknown router"):
         evaluate(zeroeval_small, trials=1, routers=["nope"])

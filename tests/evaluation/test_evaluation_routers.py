@@ -13,7 +13,7 @@ from uniroute.evaluation.baselines import (
     _logistic,
 )
 from uniroute.evaluation.decisions import ClusterErrors, ModelMixtures, PromptErrors
-from uniroute.evaluation.protocol import TrialView
+from uniroute.evaluation.protocol import ClairvoyantView, TrialView
 from uniroute.evaluation.routers import (
     Router,
     UniRouteKMeans,
@@ -26,6 +26,8 @@ from uniroute.evaluation.selection import (
     select_n_neighbors,
     validation_area,
 )
+
+from tests.reference import assign_ref, soft_assign_ref
 
 
 def make_view(rng, n_train=120, n_val=60, n_test=50, d=6, m_train=4, m_test=3, cost=None):
@@ -77,8 +79,12 @@ def test_a_new_router_plugs_in_without_protocol_changes(rng):
         data = datasets.load("zeroeval_math_code").select(prompts=np.arange(300),
                                                           models=np.arange(9))
         res = run_trial(data, 0, np.random.SeedSequence(1), ["constant_test_only"])
-        # equal predicted errors: lam = 0 already takes the cheapest LLM (tie rule)
-        assert res.metrics["constant_test_only"]["area"] > 0
+        # equal predicted errors: every lam takes the cheapest LLM (tie rule), one
+        # operating point, so the curve is flat at its quality: area = peak, and the
+        # area up to half the cost is half of it
+        got = res.metrics["constant_test_only"]
+        assert got["area"] == pytest.approx(got["peak"], rel=1e-12) and got["peak"] > 0
+        assert got["area50"] == pytest.approx(got["peak"] / 2, rel=1e-12)
     finally:
         from uniroute.evaluation.routers import _REGISTRY
 
@@ -97,7 +103,8 @@ def test_zero_router_takes_the_upper_hull_of_validation_points(rng):
     # (3, .65) lies below the chord from (2, .6) to (4, .8): not on the hull
     assert zr.hull_ == [0, 1, 3]
     d = zr.decisions(view)
-    assert isinstance(d, ModelMixtures) and d.weights.shape == (3, 4)
+    assert isinstance(d, ModelMixtures)
+    np.testing.assert_array_equal(d.weights, np.eye(4)[[0, 1, 3]])
 
 
 def test_random_and_best_single(rng):
@@ -160,7 +167,8 @@ def test_select_n_neighbors(rng):
                                       view.val_embeddings, view.val_quality_train_models,
                                       view.val_cost_train_models, grid=(1, 5, 50, 500),
                                       return_scores=True)
-    assert set(scores) == {1, 5, 50} and best in scores
+    assert set(scores) == {1, 5, 50}
+    assert best == max(scores, key=lambda k: (scores[k], -k))
 
 
 def test_uniroute_kmeans_router_uses_the_public_router(rng):
@@ -170,7 +178,10 @@ def test_uniroute_kmeans_router_uses_the_public_router(rng):
     assert r.router_.models == view.test_models
     np.testing.assert_allclose(r.router_.costs, view.routing_cost)
     d = r.decisions(view)
-    assert isinstance(d, ClusterErrors) and d.labels.shape == (50,)
+    assert isinstance(d, ClusterErrors)
+    np.testing.assert_array_equal(d.labels, assign_ref(view.test_embeddings,
+                                                       r.router_.centroids_)[0])
+    np.testing.assert_array_equal(d.cluster_error, r.router_.cluster_error_)
     assert UniRouteKMeans(n_clusters=3).fit(view).info["n_clusters"] == 3
 
 
@@ -182,14 +193,33 @@ def test_learned_map_router_shares_the_k_choice(rng):
     assert sum(key[0] == "n_clusters" for key in view.scratch) == 1
     assert lm.router_.models == view.test_models
     d = lm.decisions(view)
-    assert isinstance(d, PromptErrors) and d.error.shape == (50, 3)
-    assert np.all((d.error >= 0) & (d.error <= 1))
+    assert isinstance(d, PromptErrors)
+    phi = soft_assign_ref(view.test_embeddings, lm.router_._map.W, lm.router_._map.b)
+    np.testing.assert_allclose(d.error, phi @ lm.router_.cluster_error_.T, atol=1e-6)
 
 
 def test_clairvoyant_needs_its_view_and_predicts_probabilities(rng):
-    view = make_view(rng)
+    linear = pytest.importorskip("sklearn.linear_model")
+    view = make_view(rng, n_train=400)
     with pytest.raises(TypeError, match="ClairvoyantView"):
         Clairvoyant().fit(view)
+    y = (rng.random((400, 3)) < 0.5).astype(float)
+    y[:, 0] = view.train_embeddings[:, 0] > 0  # LLM 0 is right on one side
+    cv = ClairvoyantView(**view.__dict__, test_models_train_quality=y)
+    clf = Clairvoyant(n_components=2, regs=(0.01,)).fit(cv)
+    err = clf.decisions(cv).error
+    # by hand: PCA (SVD) of the train prompts, then per LLM an L2 logistic regression
+    # (scikit-learn's C = 1 / (n reg)); the predicted error is 1 - P(right)
+    X = view.train_embeddings.astype(np.float64)
+    mean = X.mean(0)
+    basis = np.linalg.svd(X - mean, full_matrices=False)[2][:2].T
+    Z, Zt = (X - mean) @ basis, (view.test_embeddings - mean) @ basis
+    for m in range(3):
+        ref = linear.LogisticRegression(C=1.0 / (400 * 0.01), tol=1e-10, max_iter=1000)
+        p = ref.fit(Z, y[:, m]).predict_proba(Zt)[:, 1]
+        np.testing.assert_allclose(err[:, m], 1.0 - p, atol=2e-3)
+    side = view.test_embeddings[:, 0] > 0
+    assert err[side, 0].mean() < 0.2 < 0.8 < err[~side, 0].mean()
 
 
 def test_logistic_matches_scikit_learn(rng):

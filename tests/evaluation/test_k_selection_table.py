@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from uniroute import datasets, select_n_clusters
 from uniroute.cli import main
 from uniroute.evaluation.k_table import k_selection_table, k_sweep_trial
@@ -39,7 +40,16 @@ def test_trial_table_chooses_what_the_evaluated_router_chooses():
     view, _, _ = trial(data, seed)
     router = UniRouteKMeans(grid=grid).fit(view)
     assert chosen == [router.info["n_clusters"]]
-    assert all(0.0 < r["test_area"] <= 1.0 for r in rows)
+    # each row's test area is what the evaluation reports for UniRoute with that K and the
+    # selection's own settings (one k-means++ init, strength 1)
+    from uniroute.evaluation import run_trial
+
+    specs = [(f"k{K}", lambda K=K: UniRouteKMeans(n_clusters=K, n_init=1, shrinkage=1.0))
+             for K in grid]
+    res = run_trial(data, 0, seed, specs)
+    for r in rows:
+        want = res.metrics[f"k{int(r['n_clusters'])}"]["area"]
+        assert r["test_area"] == pytest.approx(want, rel=1e-12)
 
 
 def test_table_aggregates_trials_and_cli_prints_it(capsys):

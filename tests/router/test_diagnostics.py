@@ -20,4 +20,8 @@ def test_heterogeneity_is_zero_for_homogeneous_clusters_and_falls_with_k(rng):
     correct = (topic == 0).astype(float)[:, None]
     assert heterogeneity(X, correct, topic, 2, n_neighbors=10) == pytest.approx(0.0, abs=1e-9)
     one = heterogeneity(X, correct, np.zeros(400, dtype=int), 1, n_neighbors=10)
-    assert one == pytest.approx(0.5, abs=0.05)
+    # one cluster: smoothed errors are exactly 0 (topic 0) and 1 (topic 1), the cluster
+    # mean is p = P(topic 1), the gaps p and 1 - p: the mean gap is 2 p (1 - p)
+    p = float(np.mean(topic == 1))
+    assert one == pytest.approx(2 * p * (1 - p), rel=1e-12)
+    assert heterogeneity(X, correct, topic, 2, n_neighbors=10) < one

@@ -6,6 +6,8 @@ import pytest
 import uniroute
 from uniroute import UniRouter
 
+from tests.reference import assign_ref, cluster_error_ref, route_ref
+
 
 @pytest.fixture
 def world(rng):
@@ -50,29 +52,44 @@ def test_predict_error_and_route_indices_agree(world):
     r = make_router(world)
     X, _ = prompts(50)
     err = r.predict_error(X)
-    assert err.shape == (50, 3) and np.all((err > 0) & (err < 1))
+    np.testing.assert_allclose(err, _psi_ref(r, world[2], world[3]).T[assign_ref(
+        X, r.centroids_)[0]], rtol=1e-12)
     for lam in [0.0, 0.01, 0.3]:
         idx = r.route_indices(X, lam)
         score = err + lam * r.costs
         np.testing.assert_array_equal(idx, score.argmin(1))
 
 
-def test_single_prompt_returns_scalars(world):
-    prompts = world[0]
+def test_single_prompt_returns_the_batch_rows_values(world):
+    prompts, _, probes, correct = world
     r = make_router(world)
-    x = prompts(1)[0][0]
-    assert isinstance(r.route(x), str)
-    assert isinstance(r.route_indices(x), int)
-    assert r.predict_error(x).shape == (3,)
-    assert isinstance(r.assign(x), int)
-    assert r.route(x[None]).shape == (1,)
+    X = prompts(40)[0]
+    labels = assign_ref(X, r.centroids_)[0]
+    psi = _psi_ref(r, probes, correct)
+    for x, k in zip(X, labels):
+        assert r.assign(x) == k and isinstance(r.assign(x), int)
+        np.testing.assert_allclose(r.predict_error(x), psi[:, k], rtol=1e-12)
+        for lam in (0.0, 0.05, 100.0):
+            want = int(route_ref(np.array([k]), psi, r.costs, lam)[0])
+            got = r.route_indices(x, lam)
+            assert got == want and isinstance(got, int)
+            assert r.route(x, lam) == r.models[want] and isinstance(r.route(x, lam), str)
+            assert r.route(x[None], lam).tolist() == [r.models[want]]
 
 
 def test_route_many_prompts(world):
+    _, _, probes, correct = world
     r = make_router(world)
     X = np.random.default_rng(0).standard_normal((200_000, 8)).astype(np.float32)
-    out = r.route(X, lam=0.05)
-    assert out.shape == (200_000,) and set(out) <= set(r.models)
+    out = r.route_indices(X, lam=0.05)
+    want = route_ref(assign_ref(X, r.centroids_)[0], _psi_ref(r, probes, correct), r.costs, 0.05)
+    np.testing.assert_array_equal(out, want)
+    assert len(set(want)) >= 2
+
+
+def _psi_ref(r, probes, correct):
+    labels = assign_ref(probes, r.centroids_)[0]
+    return np.stack([cluster_error_ref(labels, correct[m], r.n_clusters, 1.0) for m in r.models])
 
 
 def test_empty_cluster_gets_overall_error_never_zero_or_nan(world):

@@ -7,6 +7,7 @@ from uniroute import UniRouter
 from uniroute.calibration import mix_uniform
 
 from tests._production import bundled, small_router
+from tests.reference import route_ref
 
 
 def _averages(r, X, lam):
@@ -185,3 +186,41 @@ def test_probe_costs_give_the_expected_spend_per_cluster(routed, rng, tmp_path):
         r.add_model("x", 1.0, probes[:2], np.ones(2), probe_cost=np.array([1.0, -1.0]))
     d = cal.to_dict()
     assert d["kind"] == "share" and d["model"] == "costly" and isinstance(d["models"], list)
+
+
+def test_share_target_takes_the_smallest_lam_that_meets_it():
+    """A middle-priced model's share rises then falls as lam grows: a share inside both
+    steps is met on the rising one (the smallest lam, the highest quality)."""
+    rng = np.random.default_rng(0)
+    centers = np.array([[10.0, 0.0], [-10.0, 0.0]])
+    train = (centers[np.arange(40) % 2] + rng.standard_normal((40, 2))).astype(np.float32)
+    r = UniRouter(2, random_state=0).fit(train)
+    probes = (centers[np.arange(20) % 2] + 0.1 * rng.standard_normal((20, 2))).astype(np.float32)
+    k = r.assign(probes)
+    assert sorted(np.bincount(k)) == [10, 10]
+    rank = np.argsort(np.argsort(np.arange(20) // 2))  # 0..9 within each cluster
+    errs = {"best": (0, 1), "mid": (3, 4), "cheap": (8, 6)}  # errors per cluster of 10
+    for (name, cost), (e0, e1) in zip({"best": 4.0, "mid": 1.0, "cheap": 0.1}.items(),
+                                      errs.values()):
+        wrong = np.where(k == 0, rank < e0, rank < e1)
+        r.add_model(name, cost, probes, (~wrong).astype(float))
+    X = (centers[(np.arange(300) % 3 == 0).astype(int)]
+         + 0.1 * rng.standard_normal((300, 2))).astype(np.float32)
+    psi, cost = r.cluster_error_, r.costs
+    labels = r.assign(X)
+    # brute force: the mid model's share just above every crossing lam of two models
+    cross = sorted({(psi[i, c] - psi[j, c]) / (cost[j] - cost[i])
+                    for c in range(2) for i in range(3) for j in range(3)
+                    if cost[j] > cost[i] and psi[i, c] > psi[j, c]})
+    share = [float(np.mean(route_ref(labels, psi, cost, lam * (1 + 1e-9)) == 1))
+             for lam in cross]
+    assert max(share) == 1.0 and share[-1] == 0.0
+    target = 0.5 * next(s for s in share if s > 0)  # inside the rise and inside the fall
+    first = next(lam for lam, s in zip(cross, share) if s >= target)
+    assert np.mean(route_ref(labels, psi, cost, 0.0) == 1) == 0.0
+    cal = r.calibrate(X, target_share=("mid", target))
+    assert cal.exact and cal.predicted_share["mid"] == pytest.approx(target, rel=1e-12)
+    assert cal.lam == pytest.approx(first, rel=1e-9)
+    assert cal.lam_low < first < cal.lam_high
+    falls = next(lam for lam, s in zip(cross, share) if lam > first and s < target)
+    assert cal.lam_high < falls

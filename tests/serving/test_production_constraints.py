@@ -138,6 +138,13 @@ def test_bad_constraints_are_clear_errors(rng):
 
 def test_single_prompt_and_empty_batch(rng):
     r, X = small_router(rng)
-    one = r.route(X[0], 0.0, allowed=["m1", "m2"])
-    assert one in {"m1", "m2"}
+    for lam in (0.0, 0.5):
+        batch = r.route(X[:50], lam, allowed=["m1", "m2"], max_cost=2.0)
+        assert [r.route(x, lam, allowed=["m1", "m2"], max_cost=2.0) for x in X[:50]] \
+            == batch.tolist()
+        # by hand: the better of m1 and m2 (within the cap) on each prompt's cluster
+        psi, cost, k = r.cluster_error_, r.costs, r.assign(X[:50])
+        ok = [m for m in (1, 2) if cost[m] <= 2.0] or [min((1, 2), key=lambda m: cost[m])]
+        want = [min(ok, key=lambda m: (psi[m, c] + lam * cost[m], cost[m], m)) for c in k]
+        assert batch.tolist() == [f"m{m}" for m in want]
     assert r.route(X[:0], 0.0, allowed=["m1"], max_cost=0.0).shape == (0,)

@@ -28,8 +28,6 @@ def test_update_model_probes_equals_a_fresh_add(rng):
     r, X = small_router(rng)
     probes, correct = X[:200], (rng.random(200) < 0.3).astype(float)
     r.update_model("m1", 7.0, probes, correct)
-    fresh = UniRouter(r.n_clusters)
-    fresh._state = r._state  # same clusters
     ref = small_router(np.random.default_rng(0))[0]
     ref._state = r._state.without_model(1)
     ref.add_model("m1", 7.0, probes, correct)
