@@ -1,9 +1,7 @@
 """The CLI's user errors: exit code 2 and a message naming the argument, no traceback.
 
 Checked through a real subprocess (what a user sees). The wording is free; the tests ask
-only for the exit code, the argument's name (or value) in stderr and no traceback. The
-cases marked xfail crash or succeed today and are fixed by the CLI rewrite (issue 16):
-remove the marks after that merge.
+only for the exit code, the argument's name (or value) in stderr and no traceback.
 """
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ import sys
 import numpy as np
 import pytest
 
-ISSUE_16 = pytest.mark.xfail(strict=True, reason="one-line CLI user errors (issue 16)")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -38,14 +35,12 @@ def test_data_without_embeddings_is_refused(tmp_path):
     assert_user_error(cli("evaluate", str(path), "--trials", "1"), "embeddings")
 
 
-@ISSUE_16
 def test_a_missing_data_file_is_a_user_error(tmp_path):
     missing = str(tmp_path / "missing.npz")
     assert_user_error(cli("evaluate", missing, "--trials", "1"), missing)
     assert_user_error(cli("demo", "--dataset", "nope"), "nope")
 
 
-@ISSUE_16
 @pytest.mark.parametrize("args,name", [
     (("evaluate", "zeroeval_math_code", "--trials", "0", "--quiet"), "--trials"),
     (("evaluate", "zeroeval_math_code", "--trials", "1", "--routers", "nope", "--quiet"), "nope"),

@@ -183,7 +183,7 @@ def test_learned_map_batch_equals_a_dense_brute_force_with_constraints(world):
     prompts, _, probes, answers = world
     r = learned(world)
     X, _ = prompts(150)
-    W, b = r._map.W, r._map.b
+    W, b = r.map_.W, r.map_.b
     phi = soft_assign_ref(X, W, b)
     np.testing.assert_allclose(r.soft_assign(X), phi, atol=1e-5)
     psi = psi_reference(r, probes, answers, 1.0)

@@ -1,8 +1,7 @@
-"""Known bugs of today's decision paths, fixed by the one-decision-path redesign (issue 11).
+"""Bugs of the decision paths before the one-decision-path redesign (issue 11).
 
-Each test states the behaviour the project promises; they fail on the current code and
-are marked strict xfail so the suite stays green until the redesign lands. After the
-merge, remove the marks: every test here must then pass.
+Each test states the behaviour the project promises; they failed on the code before
+the redesign (LearnedMap's 1-D shortcut, a stale budget) and pass since.
 """
 from __future__ import annotations
 
@@ -12,8 +11,6 @@ import pytest
 from uniroute import LearnedMapRouter, UniRouter
 from tests.reference import soft_assign_ref
 
-ISSUE_11 = pytest.mark.xfail(strict=True,
-                             reason="fixed by the one-decision-path redesign (issue 11)")
 
 
 @pytest.fixture
@@ -42,15 +39,16 @@ def learned(world):
     return r
 
 
-@ISSUE_11
 def test_learned_map_one_prompt_equals_its_batch_row(world):
     """route(x) for a (dim,) prompt must be route(x[None])[0]: the soft map, not the hard
     clusters of the compiled K-means pool."""
     prompts = world[0]
     r = learned(world)
     X, _ = prompts(300)
-    phi = soft_assign_ref(X, r._map.W, r._map.b)
-    hard = r.assign(X)
+    phi = soft_assign_ref(X, r.map_.W, r.map_.b)
+    from tests.reference import assign_ref
+
+    hard = assign_ref(X, r.centroids_)[0]
     assert np.mean(phi.argmax(1) != hard) > 0 or np.mean(phi.max(1) < 0.9) > 0.1
     for lam in (0.0, 0.1, 1.0):
         batch = r.route(X, lam)
@@ -59,12 +57,11 @@ def test_learned_map_one_prompt_equals_its_batch_row(world):
                                       r.route_indices(X, lam))
 
 
-@ISSUE_11
 @pytest.mark.parametrize("change", ["observe", "update_model", "tune_shrinkage"])
-def test_a_calibration_is_refused_after_the_pool_changes(world, change):
-    """A Calibration describes the Psi it was made on: after observe(), update_model()
-    with new probes, or tune_shrinkage(), routing with it must be refused (today only a
-    change of the model names or prices is noticed)."""
+def test_a_calibration_follows_the_pool_after_it_changes(world, change):
+    """A Calibration describes a target, not the Psi it was solved on: after observe(),
+    update_model() with new probes, or tune_shrinkage(), routing with it re-solves it on
+    the current pool (before the redesign the stale lam was used silently)."""
     prompts, train, probes, answers, _ = world
     r = UniRouter(5, random_state=0).fit(train)
     for m, cost in enumerate((3.0, 0.2, 1.0)):
@@ -80,5 +77,5 @@ def test_a_calibration_is_refused_after_the_pool_changes(world, change):
         r.tune_shrinkage(probes, answers[:, 3:], train[:250], answers[:, 3:], grid=(0.0, 20.0))
     before = r.cluster_error_
     assert before.size and not np.isnan(before).any()
-    with pytest.raises(ValueError, match="calibrat"):
-        r.route(X, budget=cal)
+    fresh = r.calibrate(X, target_cost=float(np.mean(r.costs)))
+    np.testing.assert_array_equal(r.route(X, budget=cal), r.route(X, budget=fresh))
