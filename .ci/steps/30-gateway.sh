@@ -6,6 +6,7 @@ set -euo pipefail
 export LITELLM_LOCAL_MODEL_COST_MAP=True  # LiteLLM must not fetch its cost map
 python tools/extras.py serve litellm embed | xargs -d "\n" pip install openai
 timeout 900 python -m pytest -q -p no:cacheprovider tests/serving/test_litellm_plugin.py \
-  tests/serving/test_server.py tests/serving/test_server_reload.py tests/docs
+  tests/serving/test_server.py tests/serving/test_server_reload.py \
+  tests/serving/test_server_config.py tests/docs
 timeout 300 python benchmarks/load_server.py --quick > /dev/null
 echo "gateway load smoke run: ok"

@@ -194,7 +194,7 @@ def test_learned_map_router_shares_the_k_choice(rng):
     assert lm.router_.models == view.test_models
     d = lm.decisions(view)
     assert isinstance(d, PromptErrors)
-    phi = soft_assign_ref(view.test_embeddings, lm.router_._map.W, lm.router_._map.b)
+    phi = soft_assign_ref(view.test_embeddings, lm.router_.map_.W, lm.router_.map_.b)
     np.testing.assert_allclose(d.error, phi @ lm.router_.cluster_error_.T, atol=1e-6)
 
 

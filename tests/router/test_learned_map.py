@@ -47,7 +47,7 @@ def test_fit_route_and_pool(world):
     assert r.models == ["new4", "new5", "new6"]  # training LLMs are not in the pool
     err = r.predict_error(X)
     phi = r.soft_assign(X)
-    np.testing.assert_allclose(phi, soft_assign_ref(X, r._map.W, r._map.b), atol=2e-5)
+    np.testing.assert_allclose(phi, soft_assign_ref(X, r.map_.W, r.map_.b), atol=2e-5)
     np.testing.assert_allclose(err, phi.astype(np.float64) @ r.cluster_error_.T, rtol=1e-6)
     for lam in (0.0, 0.05, 10.0):
         idx = r.route_indices(X, lam)
@@ -118,7 +118,7 @@ def test_learning_improves_validation_loss_and_keeps_the_best_map(rng, optimizer
     assert min(h.val_loss) < 0.8 * h.val_loss[0]
     assert h.val_loss[h.best_epoch] == min(h.val_loss)
     # the router keeps the best epoch's map (stored in float32)
-    kept = _val_bce(r._map.W, r._map.b, Xva, 1 - Yv, psi)
+    kept = _val_bce(r.map_.W, r.map_.b, Xva, 1 - Yv, psi)
     assert kept == pytest.approx(min(h.val_loss), rel=1e-4)
 
 

@@ -169,7 +169,8 @@ def test_sighup_reloads_the_real_command(tmp_path, routers):
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=20)
-    assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after a clean stop
+    # a clean stop: uvicorn re-raises SIGTERM, or the CLI reports the signal (exit 130)
+    assert proc.returncode in (0, -signal.SIGTERM, 130)
     assert "Traceback" not in err
     assert "reload of" in err and "failed, keeping router version 2" in err
 
