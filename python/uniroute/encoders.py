@@ -8,7 +8,7 @@ Encoders known by name (:func:`from_name`: the two below) are found from a route
 recorded name, so ``route_text`` needs no ``encoder=`` for them.
 
 - :func:`static` -- a static (bag-of-token-vectors) encoder distilled from
-  all-MiniLM-L6-v2, shipped inside the package (3.8 MB, 128-d int8), whose whole text
+  all-MiniLM-L6-v2, shipped inside the package (4.3 MB, 128-d int8), whose whole text
   path runs in the compiled core: about 10-30 us per prompt on one core, 100x-1000x
   faster than USE, no extra dependency. Use it when the text-to-decision latency or
   throughput matters (an online router, a proxy, batch routing of millions of
