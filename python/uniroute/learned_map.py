@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from uniroute import _core
+from uniroute import _core, _probe_settings
 from uniroute._learned_map_fit import (
     FitHistory,
     MapParams,
@@ -29,7 +29,7 @@ from uniroute._validation import as_correct_matrix, as_embeddings, as_lam
 from uniroute.clustering import RandomState
 from uniroute.constraints import _no_feasible, allowed_mask, cap_mask
 from uniroute.exceptions import RouterFileError
-from uniroute.features import probe_statistics, shrunk_cluster_error
+from uniroute.features import shrunk_cluster_error
 from uniroute.router import UniRouter
 
 
@@ -82,9 +82,12 @@ class LearnedMapRouter(UniRouter):
                  max_iter: int = 100, tol: float = 1e-4, temperature: float | None = None,
                  l2: float = 1e-3, learning_rate: float = 0.01, max_epochs: int = 100,
                  patience: int = 5, batch_size: int | None = 512,
-                 psi_source: str = "validation", optimizer: str = "adam") -> None:
+                 psi_source: str = "validation", optimizer: str = "adam",
+                 probe_temperature: float | str | None = None,
+                 safe_level: float | str | None = None) -> None:
         super().__init__(n_clusters, random_state=random_state, encoder=encoder,
-                         shrinkage=shrinkage, n_init=n_init, max_iter=max_iter, tol=tol)
+                         shrinkage=shrinkage, n_init=n_init, max_iter=max_iter, tol=tol,
+                         probe_temperature=probe_temperature, safe_level=safe_level)
         self.temperature = temperature
         self.l2 = l2
         self.learning_rate = learning_rate
@@ -97,8 +100,9 @@ class LearnedMapRouter(UniRouter):
         self.history_: FitHistory | None = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train_embeddings: Any, train_correct: Any = None,  # type: ignore[override]
-            val_embeddings: Any = None, val_correct: Any = None) -> LearnedMapRouter:
+    def fit(self, train_embeddings: Any, train_correct: Any = None,
+            val_embeddings: Any = None, val_correct: Any = None, *,
+            cost: Any = None) -> LearnedMapRouter:
         """Fit the clusters and the map.
 
         Parameters
@@ -107,6 +111,8 @@ class LearnedMapRouter(UniRouter):
         train_correct : (n_train, M_train) correctness of the training LLMs (NaN = missing)
         val_embeddings : (n_val, dim)
         val_correct : (n_val, M_train) the same LLMs on the validation prompts
+        cost : (M_train,) optional, the training LLMs' prices: settings given as "auto"
+            are chosen by the probe-aware selection (see :meth:`UniRouter.fit`)
         """
         if train_correct is None or val_embeddings is None or val_correct is None:
             raise TypeError("LearnedMapRouter.fit needs train_embeddings, train_correct, "
@@ -117,7 +123,8 @@ class LearnedMapRouter(UniRouter):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
         if isinstance(self.shrinkage, str) and self.shrinkage != "auto":
             raise ValueError(f"shrinkage must be a number >= 0 or 'auto', got {self.shrinkage!r}")
-        super().fit(train_embeddings)
+        # issue 13 hook: the "auto" settings are resolved from the same labels
+        super().fit(train_embeddings, train_correct, val_embeddings, val_correct, cost=cost)
         X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
                                  dtype=np.float64)
         V = np.ascontiguousarray(as_embeddings(val_embeddings, "val_embeddings",
@@ -127,13 +134,15 @@ class LearnedMapRouter(UniRouter):
         if Y.shape[1] != Yv.shape[1] or Y.shape[1] < 1:
             raise ValueError(f"train_correct has {Y.shape[1]} LLMs and val_correct "
                              f"{Yv.shape[1]}; expected the same training LLMs (at least one)")
-        if self.shrinkage == "auto":
+        if self.shrinkage == "auto" and self.shrinkage_ is None:  # issue 13: selection ran
             self.tune_shrinkage(V, Yv, X, Y)
         pool = self._fitted()
         K = pool.n_clusters
         src_X, src_Y = (V, Yv) if self.psi_source == "validation" else (X, Y)
         labels = _core.assign(src_X, pool.centroids)[0]
-        psi = shrunk_cluster_error(*probe_statistics(labels, src_Y, K), self._strength)
+        # issue 13 hook: hard or soft probe statistics, as the routed LLMs get them
+        psi = shrunk_cluster_error(*_probe_settings.probe_stats(
+            self, pool.centroids, src_X, labels, src_Y), self._strength)
         T = self.temperature if self.temperature is not None else auto_temperature(
             X, pool.centroids)
         init = centroid_init(pool.centroids, float(T))
@@ -220,6 +229,7 @@ class LearnedMapRouter(UniRouter):
 
     def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
                        where: str) -> None:
+        super()._restore_extra(arrays, meta, where)  # issue 13 hook: probe settings
         pool = self._fitted()
         K, d = pool.n_clusters, pool.centroids.shape[1]
         W, b = arrays.get("map_weight"), arrays.get("map_bias")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core
+from uniroute import _probe_settings  # issue 13 hook: "auto" settings, soft probes, safe option
 from uniroute._pool import PoolSnapshot
 from uniroute._router_file import RouterFileMixin
 from uniroute._validation import (
@@ -29,7 +30,6 @@ from uniroute._validation import (
     as_embeddings,
     as_lam,
     as_name,
-    as_positive_int,
 )
 from uniroute.calibration import Calibration, mix_uniform, solve
 from uniroute.clustering import KMeans, RandomState
@@ -37,7 +37,7 @@ from uniroute.constraints import allowed_mask, cap_mask, route_constrained
 from uniroute.encoders import DEFAULT_NAME, as_texts
 from uniroute.exceptions import EmptyPoolError, NotFittedError
 from uniroute.explain import Explanation, explain_rows
-from uniroute.features import SHRINKAGE_GRID, probe_statistics, shrunk_cluster_error
+from uniroute.features import SHRINKAGE_GRID, shrunk_cluster_error
 
 
 @dataclass(frozen=True)
@@ -121,10 +121,18 @@ class UniRouter(RouterFileMixin):
     (3,)
     """
 
-    def __init__(self, n_clusters: int = 8, *, random_state: RandomState = None,
-                 encoder: Any = None, shrinkage: float = 1.0, n_init: int = 3,
-                 max_iter: int = 100, tol: float = 1e-4) -> None:
+    # issue 13 hook: writes of _state go through the safe option (reads stay plain)
+    _state = _probe_settings.PoolSlot()
+    selection_grid: tuple[int, ...] = (2, 3, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300)
+
+    def __init__(self, n_clusters: int | str = 8, *, random_state: RandomState = None,
+                 encoder: Any = None, shrinkage: float | str = 1.0, n_init: int = 3,
+                 max_iter: int = 100, tol: float = 1e-4,
+                 probe_temperature: float | str | None = None,
+                 safe_level: float | str | None = None) -> None:
         self._n_clusters = n_clusters
+        self.probe_temperature = probe_temperature  # issue 13: soft probes (None = hard)
+        self.safe_level = safe_level  # issue 13: the safe option (None = off)
         self.random_state = random_state
         self.encoder = encoder
         self.shrinkage = shrinkage
@@ -137,22 +145,34 @@ class UniRouter(RouterFileMixin):
         self._state: PoolSnapshot | None = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train_embeddings: Any) -> UniRouter:
+    def fit(self, train_embeddings: Any, train_correct: Any = None, val_embeddings: Any = None,
+            val_correct: Any = None, *, cost: Any = None) -> UniRouter:
         """Cluster the training prompts ``(n_train, dim)``; returns ``self``.
 
         Refitting discards the pool: cluster errors belong to the old clusters.
+
+        With the training LLMs' labels (``train_correct (n_train, M)``, ``val_embeddings
+        (n_val, dim)`` -- the probe prompts -- and ``val_correct (n_val, M)``; ``cost (M,)``
+        their prices, optional), every setting given as ``"auto"`` (``n_clusters``,
+        ``shrinkage``, ``probe_temperature``, ``safe_level``) is chosen by the probe-aware
+        selection :func:`uniroute.select_hyperparameters` (its result: ``selection_``).
         """
         X, _ = as_embeddings(train_embeddings, "train_embeddings", self._encoder_dim)
         self.shrinkage_: float | None = None  # a tuned strength belongs to the old clusters
-        km = KMeans(as_positive_int(self._n_clusters, "n_clusters"), n_init=self.n_init,
-                    max_iter=self.max_iter, tol=self.tol, random_state=self.random_state)
-        try:
-            km.fit(X)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("X ", "train_embeddings ", 1)) from exc
+        # issue 13 hook: resolve "auto" settings from the training LLMs' labels
+        K, centroids = _probe_settings.resolve(self, X, train_correct, val_embeddings,
+                                               val_correct, cost)
+        if centroids is None:  # (with a selection: the clusters it scored)
+            km = KMeans(K, n_init=self.n_init,
+                        max_iter=self.max_iter, tol=self.tol, random_state=self.random_state)
+            try:
+                km.fit(X)
+            except ValueError as exc:
+                raise ValueError(str(exc).replace("X ", "train_embeddings ", 1)) from exc
+            centroids = km.cluster_centers_
         if self._encoder_name is not None:
             self._encoder_dim = int(X.shape[1])
-        self._set_centroids(km.cluster_centers_)
+        self._set_centroids(centroids)
         return self
 
     def _set_centroids(self, centroids: np.ndarray) -> None:
@@ -318,7 +338,8 @@ class UniRouter(RouterFileMixin):
             raise ValueError(f"correct has no answered probe for model {name!r} "
                              "(all NaN or empty); cannot estimate its error")
         labels = self._assign(pool, X, "embeddings")[0]
-        err_sum, count = probe_statistics(labels, correct, pool.n_clusters)
+        # issue 13 hook: hard or soft probe statistics
+        err_sum, count = _probe_settings.probe_stats(self, pool.centroids, X, labels, correct)
         rows = {"error_sum": err_sum, "probe_count": count,
                 "cluster_error": shrunk_cluster_error(err_sum, count, self._strength),
                 "cost_sum": np.zeros(pool.n_clusters), "cost_count": np.zeros(pool.n_clusters)}
@@ -484,6 +505,18 @@ class UniRouter(RouterFileMixin):
         pool = self._pool()
         return RoutePath(*_core.route_path(pool.cluster_error, pool.cost))
 
+    # ------------------------------------------------------------------ issue 13 hook
+    def _archive(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, fields = super()._archive()
+        settings = _probe_settings.file_fields(self)
+        if settings:
+            fields["probe_settings"] = settings
+        return arrays, fields
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                       where: str) -> None:
+        _probe_settings.restore(self, meta, where)
+
     # ------------------------------------------------------------------ internals
     def _decide(self, pool: PoolSnapshot, embeddings: Any, lam: float | None,
                 encoder: str | None, allowed: Any, max_cost: Any, strict: bool,
@@ -582,8 +615,10 @@ class UniRouter(RouterFileMixin):
 
     @property
     def n_clusters(self) -> int:
-        """K: the number of clusters (the parameter, before ``fit``)."""
-        return int(self._n_clusters) if self._state is None else self._state.n_clusters
+        """K: the number of clusters (the parameter, before ``fit``; "auto" reads 0)."""
+        if self._state is None:  # issue 13: "auto" before fit
+            return 0 if isinstance(self._n_clusters, str) else int(self._n_clusters)
+        return self._state.n_clusters
 
     @property
     def embedding_dim(self) -> int:
