@@ -14,25 +14,38 @@ from uniroute.exceptions import (
                                  RouterFileError,
 )
 from uniroute.explain import Explanation
+from uniroute.knn import KNNRouter  # issue 13: no evaluation code behind it
 from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
-from uniroute.evaluation.selection import select_n_clusters
+from uniroute.tuning import Selection, select_hyperparameters  # issue 13
 
 __all__ = [
     "Calibration",
     "EmptyPoolError",
     "Explanation",
     "KMeans",
+    "KNNRouter",
     "LearnedMapRouter",
     "NoFeasibleModelError",
     "NotFittedError",
     "RoutePath",
     "RouterFileError",
+    "Selection",
     "UniRouter",
     "__version__",
     "config",
     "get_num_threads",
+    "select_hyperparameters",
     "select_n_clusters",
     "set_num_threads",
     "show_config",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # issue 13: lazily, so that importing uniroute (and its routers) loads no evaluation code
+    if name == "select_n_clusters":
+        from uniroute.evaluation.selection import select_n_clusters
+
+        return select_n_clusters
+    raise AttributeError(f"module 'uniroute' has no attribute {name!r}")
