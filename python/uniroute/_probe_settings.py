@@ -66,13 +66,17 @@ def resolve(router: Any, X: np.ndarray, train_correct: Any, val_embeddings: Any,
         and val_correct is not None
     router.selection_ = None
     if any(auto) and labelled:
-        from uniroute.tuning import select_hyperparameters
+        from uniroute.tuning import (
+            DEFAULT_SAFE_LEVELS,
+            DEFAULT_TEMPERATURES,
+            select_hyperparameters,
+        )
 
         sel = select_hyperparameters(
             X, train_correct, val_embeddings, val_correct, cost,
             grid=(K,) if K != AUTO else router.selection_grid,
-            temperatures=(None, 1.0, 4.0) if T == AUTO else (None,),
-            safe_levels=(0.0, 1.0, 2.0) if z == AUTO else (),
+            temperatures=DEFAULT_TEMPERATURES if T == AUTO else (None,),
+            safe_levels=DEFAULT_SAFE_LEVELS if z == AUTO else (),
             random_state=router.random_state, max_iter=router.max_iter, tol=router.tol)
         best = sel.best(safe=z == AUTO)
         router.selection_ = sel

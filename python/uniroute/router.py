@@ -123,7 +123,7 @@ class UniRouter(RouterFileMixin):
 
     # issue 13 hook: writes of _state go through the safe option (reads stay plain)
     _state = _probe_settings.PoolSlot()
-    selection_grid: tuple[int, ...] = (2, 3, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300)
+    selection_grid: tuple[int, ...] = (3, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300)
 
     def __init__(self, n_clusters: int | str = 8, *, random_state: RandomState = None,
                  encoder: Any = None, shrinkage: float | str = 1.0, n_init: int = 3,

@@ -38,16 +38,17 @@ from uniroute._learned_map_fit import auto_temperature, softmax
 from uniroute._validation import as_correct_matrix, as_embeddings
 from uniroute.clustering import KMeans, RandomState
 from uniroute.features import (
-    SHRINKAGE_GRID,
     probe_statistics,
     safe_cluster_error,
     shrunk_cluster_error,
     soft_probe_statistics,
 )
 
-DEFAULT_GRID = (2, 3, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300)
+DEFAULT_GRID = (3, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300)
 #: soft-probe temperatures as multiples of the auto temperature; None = hard probes
-DEFAULT_TEMPERATURES: tuple[float | None, ...] = (None, 1.0, 4.0)
+DEFAULT_TEMPERATURES: tuple[float | None, ...] = (None, 4.0)
+#: shrinkage strengths scored (in probe prompts)
+DEFAULT_SHRINKAGE_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: z thresholds of the safe option's per-cluster test (see features.safe_cluster_error)
 DEFAULT_SAFE_LEVELS = (0.0, 1.0, 2.0)
 
@@ -158,11 +159,11 @@ def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray 
 def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embeddings: Any,
                            val_correct: Any, cost: Any = None, *,
                            grid: tuple[int, ...] | list[int] = DEFAULT_GRID,
-                           shrinkage_grid: tuple[float, ...] = SHRINKAGE_GRID,
+                           shrinkage_grid: tuple[float, ...] = DEFAULT_SHRINKAGE_GRID,
                            temperatures: tuple[float | None, ...] = DEFAULT_TEMPERATURES,
                            safe_levels: tuple[float, ...] = (),
                            n_probes: int | None = None, pool_size: int | None = None,
-                           repeats: int = 8, max_heldout: int = 3000,
+                           repeats: int = 6, max_heldout: int = 3000,
                            random_state: RandomState = None, n_init: int = 1,
                            max_iter: int = 100, tol: float = 1e-4) -> Selection:
     """Choose K, shrinkage, soft-probe temperature (and the safe level) probe-aware.
