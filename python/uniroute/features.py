@@ -153,7 +153,7 @@ def safe_cluster_error(cluster_error: np.ndarray, error_sum: np.ndarray,
         return cluster_error
     n_total = probe_count.sum(axis=1)
     overall = np.where(n_total > 0, error_sum.sum(axis=1) / np.maximum(n_total, 1e-300), 1.0)
-    b = int(np.lexsort((np.arange(M), cost, overall))[0])
+    b = int(np.lexsort((np.arange(M), cost, np.round(overall, 12)))[0])  # float-noise ties
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(probe_count > 0, error_sum / probe_count, np.nan)
         smooth = (error_sum + 0.5) / (probe_count + 1.0)
