@@ -23,7 +23,11 @@ NAMES = {
     "uniroute_learned_map": "UniRoute (LearnedMap)", "clairvoyant": "Clairvoyant (logistic)",
     "random": "Random", "best_single": "Best single LLM", "oracle": "Oracle",
     "uniroute_backoff": "Psi: mean+back-off", "uniroute_shrinkage": "Psi: shrinkage 1",
-    "uniroute_shrinkage_ll": "Psi: shrinkage LL", "uniroute_soft_probes": "Psi: soft probes"}
+    "uniroute_shrinkage_ll": "Psi: shrinkage LL", "uniroute_soft_probes": "Psi: soft probes",
+    "uniroute_kmeans_f1": "UniRoute (K-means, F.1)",
+    "uniroute_learned_map_f1": "UniRoute (LearnedMap, F.1)",
+    "uniroute_kmeans_safe": "UniRoute (K-means, safe)",
+    "uniroute_learned_map_safe": "UniRoute (LearnedMap, safe)"}
 LOWER_IS_BETTER = {"qnc", "cpt50", "cpt80"}
 SIGNIFICANCE = 0.01
 
@@ -81,10 +85,39 @@ def summarize(run: EvaluationRun) -> dict[str, Any]:
         entry["seconds_per_trial"] = float(np.mean([t.info["seconds"].get(m, 0.0)
                                                     for t in run.trials]))
         methods[m] = entry
+    _add_gap_closed(methods)  # issue 13
     return {"dataset": run.dataset, "trials": len(run.trials), "n_val": run.n_val,
             "seed": run.seed, "methods": methods, "details": run.details,
             "best_test_quality": [t.info["best_test_quality"] for t in run.trials],
             "test_models": [t.info["test_models"] for t in run.trials]}
+
+
+def _add_gap_closed(methods: dict[str, Any]) -> None:
+    """``gap_closed`` per method: ``(Area - best single) / (reference - best single)`` for
+    the clairvoyant reference and the oracle, from the mean Areas over the trials (a
+    ratio of means: a per-trial ratio is unstable where the references nearly meet)."""
+    if "best_single" not in methods:
+        return
+    base = methods["best_single"]["area"]["mean"]
+    for m, entry in methods.items():
+        gap = {}
+        for ref in ("clairvoyant", "oracle"):
+            top = methods.get(ref, {}).get("area", {}).get("mean")
+            if top is not None and top != base:
+                gap[ref] = (entry["area"]["mean"] - base) / (top - base)
+        if gap:
+            entry["gap_closed"] = gap
+
+
+def _gap_line(summary: dict[str, Any]) -> str | None:
+    """One line: the share of the gap from the best single LLM to the clairvoyant
+    reference / the oracle that each router closes (Area)."""
+    cells = [f"{NAMES.get(m, m)} {e['gap_closed'].get('clairvoyant', float('nan')):.0%}"
+             f"/{e['gap_closed'].get('oracle', float('nan')):.0%}"
+             for m, e in summary["methods"].items()
+             if "gap_closed" in e and m not in ("best_single", "clairvoyant", "oracle")]
+    return ("gap closed in Area, (router - best single) / (clairvoyant - best single) / "
+            "same to the oracle: " + "; ".join(cells)) if cells else None
 
 
 def _cell(stat: dict[str, Any], percent: bool = False, p: float | None = None) -> str:
@@ -131,6 +164,9 @@ def format_table(summary: dict[str, Any]) -> str:
                  "n.r. = trials whose curve never reaches the best test LLM's quality (QNC "
                  "mean over the others; in W-L a trial not reached is the worst); cost "
                  "normalised by the priciest test LLM")
+    gap = _gap_line(summary)  # issue 13
+    if gap:
+        lines.append(gap)
     for m, key in (("uniroute_kmeans", "n_clusters"), ("uniroute_kmeans", "shrinkage"),
                    ("knn", "n_neighbors")):
         chosen = [c[key] for c in summary["methods"].get(m, {}).get("chosen", []) if key in c]

@@ -199,13 +199,18 @@ class UniRouteLearnedMap(UniRouteKMeans):
         safe = settings.pop("safe_level")
         if settings["shrinkage"] == "auto":  # F.1: the held-out likelihood strength
             settings["shrinkage"] = self._likelihood_shrinkage(view, settings["n_clusters"])
-        router = LearnedMapRouter(random_state=view.seed, encoder=view.encoder,
-                                  n_init=self._n_init_for_fit, max_iter=self.max_iter, **settings,
-                                  **self.map_options)
-        router.fit(view.train_embeddings, view.train_quality, view.val_embeddings,
-                   view.val_quality_train_models)
-        if router.shrinkage_ is not None:
-            self.info["shrinkage"] = router.shrinkage_
+        # the safe variant shares the fitted map (the option acts on Psi only)
+        key = ("learned_map", tuple(sorted(settings.items())), self._n_init_for_fit,
+               self.max_iter, tuple(sorted(self.map_options.items())))
+        if key not in view.scratch:
+            fitted = LearnedMapRouter(random_state=view.seed, encoder=view.encoder,
+                                      n_init=self._n_init_for_fit, max_iter=self.max_iter,
+                                      **settings, **self.map_options)
+            fitted.fit(view.train_embeddings, view.train_quality, view.val_embeddings,
+                       view.val_quality_train_models)
+            view.scratch[key] = fitted.to_bytes()
+        router = LearnedMapRouter.from_bytes(view.scratch[key])
+        self.info["shrinkage"] = float(settings["shrinkage"])
         if safe is not None:
             router.safe_level_ = float(safe)
         self._add_test_models(router, view)
