@@ -51,11 +51,11 @@ def dataset_table(doc: dict[str, Any]) -> list[str]:
             if r in methods}
     d = doc["details"]
     out = [f"### {doc['dataset']}", "",
-           f"{doc['trials']} trials, seed {doc['seed']}; {d['split']['train_llms']} training / "
-           f"{d['split']['test_llms']} test LLMs; {d['split']['train']} train / {doc['n_val']} "
-           f"validation (probe) / {d['split']['test']} test prompts; cost: {d['cost']}", "",
-           "| method | Area | W-L vs K-NN | p | curve misses best test LLM | gap closed to "
-           "clairvoyant | to oracle |", "|---|---|---|---|---|---|---|"]
+           (f"{doc['trials']} trials, seed {doc['seed']}; {d['split']['train_llms']} training / "
+            f"{d['split']['test_llms']} test LLMs; {d['split']['train']} train / {doc['n_val']} "
+            f"validation (probe) / {d['split']['test']} test prompts; cost: {d['cost']}"), "",
+           ("| method | Area | W-L vs K-NN | p | curve misses best test LLM | gap closed to "
+            "clairvoyant | to oracle |"), "|---|---|---|---|---|---|---|"]
     for m, entry in methods.items():
         a = per_trial(entry)
         band = 2 * a.std(ddof=1) / math.sqrt(a.size) if a.size > 1 else 0.0
@@ -147,8 +147,8 @@ def sweep_table(doc: dict[str, Any]) -> list[str]:
 
 def timing_table(doc: dict[str, Any]) -> list[str]:
     out = ["### Run time of the selection", "",
-           "| data set | trials | F.1 `select_n_clusters` (CPU s) | probe-aware "
-           "`select_hyperparameters` (CPU s) | ratio |", "|---|---|---|---|---|"]
+           ("| data set | trials | F.1 `select_n_clusters` (CPU s) | probe-aware "
+            "`select_hyperparameters` (CPU s) | ratio |"), "|---|---|---|---|---|"]
     for row in doc["rows"]:
         out.append(f"| {row['dataset']} | {row['trials']} | {row['f1']:.2f} | "
                    f"{row['probe']:.2f} | {row['probe'] / row['f1']:.2f} |")

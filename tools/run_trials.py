@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from uniroute import datasets
 from uniroute.evaluation import report
 from uniroute.evaluation.protocol import make_split, prepare_dataset

@@ -21,12 +21,11 @@ import time
 for _key in ("UNIROUTE_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_key] = "1"
 
-import numpy as np  # noqa: E402
-
-from uniroute import datasets  # noqa: E402
-from uniroute.evaluation.protocol import prepare_dataset, trial  # noqa: E402
-from uniroute.evaluation.selection import select_n_clusters  # noqa: E402
-from uniroute.tuning import DEFAULT_SAFE_LEVELS, select_hyperparameters  # noqa: E402
+import numpy as np
+from uniroute import datasets
+from uniroute.evaluation.protocol import prepare_dataset, trial
+from uniroute.evaluation.selection import select_n_clusters
+from uniroute.tuning import DEFAULT_SAFE_LEVELS, select_hyperparameters
 
 
 def time_dataset(name: str, trials: int) -> dict[str, float]:

@@ -137,7 +137,6 @@ class LearnedMapRouter(UniRouter):
         if self.shrinkage == "auto" and self.shrinkage_ is None:  # issue 13: selection ran
             self.tune_shrinkage(V, Yv, X, Y)
         pool = self._fitted()
-        K = pool.n_clusters
         src_X, src_Y = (V, Yv) if self.psi_source == "validation" else (X, Y)
         labels = _core.assign(src_X, pool.centroids)[0]
         # issue 13 hook: hard or soft probe statistics, as the routed LLMs get them

@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from uniroute import _core
-from uniroute import _probe_settings  # issue 13 hook: "auto" settings, soft probes, safe option
+from uniroute import (
+    _core,
+    _probe_settings,  # issue 13 hook: "auto" settings, soft probes, safe option
+)
 from uniroute._pool import PoolSnapshot
 from uniroute._router_file import RouterFileMixin
 from uniroute._validation import (

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from uniroute.evaluation.report import _add_gap_closed
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 import uniroute
 from uniroute import KNNRouter
 from uniroute.exceptions import EmptyPoolError, NotFittedError, RouterFileError

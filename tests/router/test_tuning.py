@@ -5,7 +5,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from uniroute import KMeans, LearnedMapRouter, UniRouter, select_hyperparameters
 from uniroute.features import (
     safe_cluster_error,

@@ -99,7 +99,7 @@ def _add_gap_closed(methods: dict[str, Any]) -> None:
     if "best_single" not in methods:
         return
     base = methods["best_single"]["area"]["mean"]
-    for m, entry in methods.items():
+    for entry in methods.values():
         gap = {}
         for ref in ("clairvoyant", "oracle"):
             top = methods.get(ref, {}).get("area", {}).get("mean")
