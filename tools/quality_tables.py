@@ -114,8 +114,9 @@ def targets(doc: dict[str, Any]) -> list[str]:
             miss = methods[m]["qnc"]["not_reached"]
             cost = np.mean(per_trial(methods[m]) - per_trial(
                 methods[m.replace("_safe", "")]))
+            ok = miss <= 0.05 * doc["trials"]
             out.append(f"- {NAMES[m]}: misses in {miss} of {doc['trials']} trials (target "
-                       f"<= 5: {'met' if miss <= 5 else '**missed**'}); its Area cost "
+                       f"<= 5 in 100: {'met' if ok else '**missed**'}); its Area cost "
                        f"against the same router without it: {cost:+.4f}")
     if "best_single" in methods:
         out.append(f"- Best single LLM (chosen on the probes) itself misses in "

@@ -47,5 +47,5 @@ def test_quality_tables_script_checks_the_targets(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     assert "| UniRoute (K-means) | 0.6000 ± 0.0000 | 4-0 | 0.12 | 3 | 67% | 40% |" in out
     assert "misses the best test LLM in 3 trials against K-NN's 2 (**missed by 1**)" in out
-    assert "misses in 1 of 4 trials (target <= 5: met); its Area cost against the same " \
+    assert "misses in 1 of 4 trials (target <= 5 in 100: **missed**); its Area cost against the same " \
            "router without it: -0.0125" in out
