@@ -112,8 +112,9 @@ def _add_gap_closed(methods: dict[str, Any]) -> None:
 def _gap_line(summary: dict[str, Any]) -> str | None:
     """One line: the share of the gap from the best single LLM to the clairvoyant
     reference / the oracle that each router closes (Area)."""
-    cells = [f"{NAMES.get(m, m)} {e['gap_closed'].get('clairvoyant', float('nan')):.0%}"
-             f"/{e['gap_closed'].get('oracle', float('nan')):.0%}"
+    cells = [f"{NAMES.get(m, m)} " + "/".join(
+                 "-" if r not in e["gap_closed"] else f"{e['gap_closed'][r]:.0%}"
+                 for r in ("clairvoyant", "oracle"))
              for m, e in summary["methods"].items()
              if "gap_closed" in e and m not in ("best_single", "clairvoyant", "oracle")]
     return ("gap closed in Area, (router - best single) / (clairvoyant - best single) / "
