@@ -71,9 +71,9 @@ def merge(args: argparse.Namespace) -> None:
     methods = list(trials[0].metrics)
     ev = EvaluationRun(data.name, trials, int(first.val.size), args.seed, methods, details)
     summary = report.summarize(ev)
-    print(report.format_table(summary))
     if args.json:
         report.write_json([summary], args.json)
+    print(report.format_table(summary))
 
 
 def main() -> int:
