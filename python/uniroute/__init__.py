@@ -14,8 +14,10 @@ from uniroute.exceptions import (
                                  RouterFileError,
 )
 from uniroute.explain import Explanation
+from uniroute.knn import KNNRouter
 from uniroute.learned_map import LearnedMapRouter
 from uniroute.router import RoutePath, UniRouter
+from uniroute.tuning import Selection, select_hyperparameters
 
 # Reached lazily: `import uniroute` loads no evaluation or dataset code.
 _LAZY = {"select_n_clusters": "uniroute.evaluation.selection"}
@@ -39,16 +41,20 @@ __all__ = [
     "EmptyPoolError",
     "Explanation",
     "KMeans",
+    "KNNRouter",
     "LearnedMapRouter",
     "NoFeasibleModelError",
     "NotFittedError",
     "RoutePath",
     "RouterFileError",
+    "Selection",
     "UniRouter",
     "__version__",
     "config",
     "get_num_threads",
+    "select_hyperparameters",
     "select_n_clusters",
     "set_num_threads",
     "show_config",
 ]
+

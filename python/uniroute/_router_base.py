@@ -1,8 +1,8 @@
 """The base every router stands on: a pool of LLMs over one compiled decision path.
 
 A router is a prompt map (K-means clusters for :class:`~uniroute.UniRouter`, a learned
-soft map for :class:`~uniroute.LearnedMapRouter`; a later ``KNNRouter`` can join the
-same way) plus a pool of LLMs described by their per-cluster errors ``Psi``. This base
+soft map for :class:`~uniroute.LearnedMapRouter`; :class:`~uniroute.KNNRouter` has no
+cluster table and stands alone) plus a pool of LLMs described by their per-cluster errors ``Psi``. This base
 holds what does not depend on the map:
 
 - the pool API: :meth:`add_model`, :meth:`remove_model`, :meth:`update_model`,
@@ -11,6 +11,9 @@ holds what does not depend on the map:
 - the routing entry points (:mod:`uniroute._routing`): every request is validated once
   and answered by one call to the snapshot's compiled pool (``_core.CompiledPool``);
 - the properties, persistence (:mod:`uniroute._router_file`) and pickling by value.
+- the probe settings (:mod:`uniroute._probe_settings`): ``"auto"`` settings resolved in
+  ``_fit_clusters``, hard or soft probe counts, the safe option applied to every snapshot
+  installed (the ``_state`` setter), and their fields in the router file.
 
 A subclass (a sibling router) provides ``fit`` and, when its map is not the hard
 clusters, puts its map into the snapshot (``map_weight``/``map_bias``) and names its
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from uniroute import _probe_settings
 from uniroute._pool import PoolSnapshot
 from uniroute._router_file import RouterFileMixin
 from uniroute._routing import RoutingMixin
@@ -36,11 +40,10 @@ from uniroute._validation import (
     as_embeddings,
     as_float_matrix,
     as_name,
-    as_positive_int,
 )
 from uniroute.clustering import KMeans
 from uniroute.exceptions import EmptyPoolError, NotFittedError
-from uniroute.features import SHRINKAGE_GRID, probe_statistics, shrunk_cluster_error
+from uniroute.features import SHRINKAGE_GRID, shrunk_cluster_error
 
 _WRITE_LOCK = threading.RLock()  # serialises pool changes (rare); routing never takes it
 
@@ -63,8 +66,9 @@ def check_shrinkage(value: Any, allow_auto: bool) -> None:
     if isinstance(value, str):
         if allow_auto and value == "auto":
             return
-        hint = ("" if allow_auto else " (UniRouter.fit has no labels to resolve 'auto': fit "
-                "with a number and call tune_shrinkage(), or use LearnedMapRouter)")
+        hint = ("" if allow_auto else " (UniRouter.fit has no labels to resolve 'auto': pass "
+                "train_correct, val_embeddings and val_correct to fit, or fit with a number "
+                "and call tune_shrinkage())")
         raise ValueError(f"shrinkage must be a number >= 0{' or ' + repr('auto') if allow_auto else ''}"
                          f", got {value!r}{hint}")
     as_cost(value, "shrinkage")
@@ -75,6 +79,8 @@ class RouterBase(RoutingMixin, RouterFileMixin):
 
     _FILE_KIND = "UniRouter"
     _NAME = "router"
+    # K candidates of the probe-aware selection when n_clusters="auto"
+    selection_grid: tuple[int, ...] = (3, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300)
 
     # ------------------------------------------------------------------ state
     @property
@@ -84,6 +90,8 @@ class RouterBase(RoutingMixin, RouterFileMixin):
 
     @_state.setter
     def _state(self, pool: PoolSnapshot | None) -> None:
+        # every new snapshot gets the safe option's Psi when safe_level_ is set (issue 13)
+        pool = _probe_settings.with_safe_option(self, pool)
         self.__dict__["pool_"] = pool  # one reference assignment: atomic for readers
 
     @property
@@ -118,21 +126,32 @@ class RouterBase(RoutingMixin, RouterFileMixin):
                                        version=0 if old is None else old.version + 1,
                                        **map_arrays)
 
-    def _fit_clusters(self, train_embeddings: Any, **map_arrays: Any) -> np.ndarray:
-        """K-means on the training prompts; starts an empty pool on these clusters."""
+    def _fit_clusters(self, train_embeddings: Any, train_correct: Any = None,
+                      val_embeddings: Any = None, val_correct: Any = None,
+                      cost: Any = None, **map_arrays: Any) -> np.ndarray:
+        """K-means on the training prompts; starts an empty pool on these clusters.
+
+        With the training LLMs' labels, the settings given as ``"auto"`` are resolved
+        first (:func:`uniroute._probe_settings.resolve`: the probe-aware selection, whose
+        clusters at the chosen K are kept); the probe settings in use become
+        ``probe_temperature_`` and ``safe_level_``.
+        """
         X, _ = as_embeddings(train_embeddings, "train_embeddings", self._encoder_dim)
         self.shrinkage_: float | None = None  # a tuned strength belongs to the old clusters
-        K = as_positive_int(self.n_clusters, "n_clusters")
+        self.safe_level_: float | None = None  # (the old pool is not re-derived)
         X = as_float_matrix(X, "train_embeddings")  # checked here: errors name it
-        if X.shape[0] < K:
-            raise ValueError(f"train_embeddings has {X.shape[0]} samples, fewer than "
-                             f"n_clusters = {K}")
-        km = KMeans(K, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
-                    random_state=self.random_state).fit(X)
+        K, centroids = _probe_settings.resolve(self, X, train_correct, val_embeddings,
+                                               val_correct, cost)
+        if centroids is None:
+            if X.shape[0] < K:
+                raise ValueError(f"train_embeddings has {X.shape[0]} samples, fewer than "
+                                 f"n_clusters = {K}")
+            centroids = KMeans(K, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
+                               random_state=self.random_state).fit(X).cluster_centers_
         if self._encoder_name is not None:
             self._encoder_dim = int(X.shape[1])
-        self._start_pool(km.cluster_centers_, **map_arrays)
-        return km.cluster_centers_
+        self._start_pool(centroids, **map_arrays)
+        return centroids
 
     # ------------------------------------------------------------------ the pool
     def add_model(self, name: str, cost: float, embeddings: Any, correct: Any,
@@ -288,7 +307,8 @@ class RouterBase(RoutingMixin, RouterFileMixin):
             raise ValueError(f"correct has no answered probe for model {name!r} "
                              "(all NaN or empty); cannot estimate its error")
         labels = self._labels(pool, X, "embeddings")
-        err_sum, count = probe_statistics(labels, correct, pool.n_clusters)
+        # hard counts, or soft ones with a probe temperature (issue 13)
+        err_sum, count = _probe_settings.probe_stats(self, pool.centroids, X, labels, correct)
         rows = {"error_sum": err_sum, "probe_count": count,
                 "cluster_error": shrunk_cluster_error(err_sum, count, self._strength),
                 "cost_sum": np.zeros(pool.n_clusters), "cost_count": np.zeros(pool.n_clusters)}
@@ -310,7 +330,25 @@ class RouterBase(RoutingMixin, RouterFileMixin):
             raise ValueError(f"embeddings come from encoder {encoder!r}, but the router was "
                              f"fitted with encoder {self._encoder_name!r}")
 
+    # ------------------------------------------------------------------ persistence
+    def _archive(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, fields = super()._archive()
+        settings = _probe_settings.file_fields(self)
+        if settings:  # files without them: hard probes, no safe option
+            fields["probe_settings"] = settings
+        return arrays, fields
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                       where: str) -> None:
+        _probe_settings.restore(self, meta, where)
+
     # ------------------------------------------------------------------ properties
+    @property
+    def n_clusters_(self) -> int:
+        """K in use: the number of clusters of the fitted router (``n_clusters`` may be
+        ``"auto"``)."""
+        return self._fitted().n_clusters
+
     @property
     def models(self) -> list[str]:
         """Names of the models in the pool, in the order they were added."""

@@ -119,3 +119,48 @@ def choose_shrinkage(probe_labels: np.ndarray, probe_correct: np.ndarray,
     scores = {a: bernoulli_log_likelihood(shrunk_cluster_error(error_sum, probe_count, a),
                                           heldout_labels, heldout_correct) for a in grid}
     return max(scores, key=lambda a: (scores[a], -a)), scores
+
+
+def safe_cluster_error(cluster_error: np.ndarray, error_sum: np.ndarray,
+                       probe_count: np.ndarray, cost: np.ndarray,
+                       level: float) -> np.ndarray:
+    """The safe option: a cluster leaves the best overall LLM only on probe evidence.
+
+    ``b`` is the pool's best overall LLM on its probes (lowest raw error, ties to the
+    cheaper, then the earlier). In cluster ``k`` a model ``m`` keeps a cluster error below
+    ``b``'s only if its raw probe error there is lower and the two-sample test
+
+    ``z = (p_b - p_m) / sqrt(v_b / n_b + v_m / n_m)``,  ``v = p~ (1 - p~)``,
+    ``p~ = (errors + 0.5) / (n + 1)``
+
+    exceeds ``level`` (one-sided; ``p`` the raw per-cluster error, ``n`` the answered
+    probes; quality in [0, 1] has variance at most ``p (1 - p)``). Any other model whose
+    cluster error is below ``b``'s is raised to just above it (``+ 1e-9``), so at
+    ``lam = 0`` every cluster routes to ``b`` or to a model with a lower raw probe error
+    there: over probes that every model answered, the hard-cluster route at ``lam = 0``
+    errs no more often than ``b`` -- the curve reaches the best single LLM's validation
+    quality. Costs and models that are worse than ``b`` are untouched, so the rest of the
+    lambda-path changes only where it started above ``b``.
+
+    Parameters
+    ----------
+    cluster_error, error_sum, probe_count : (M, K) float64
+    cost : (M,) float64
+    level : float, the z threshold (>= 0; 0 asks only for a lower raw error)
+    """
+    M = cluster_error.shape[0]
+    if M < 2:
+        return cluster_error
+    n_total = probe_count.sum(axis=1)
+    overall = np.where(n_total > 0, error_sum.sum(axis=1) / np.maximum(n_total, 1e-300), 1.0)
+    b = int(np.lexsort((np.arange(M), cost, np.round(overall, 12)))[0])  # float-noise ties
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(probe_count > 0, error_sum / probe_count, np.nan)
+        smooth = (error_sum + 0.5) / (probe_count + 1.0)
+        var = np.where(probe_count > 0, smooth * (1.0 - smooth) / probe_count, np.inf)
+        z = (raw[b] - raw) / np.sqrt(var[b] + var)
+        significant = (probe_count > 0) & (probe_count[b] > 0) & (raw < raw[b]) & (z > level)
+    floor = np.broadcast_to(cluster_error[b] + 1e-9, cluster_error.shape)
+    demote = ~significant & (cluster_error < floor)
+    demote[b] = False
+    return np.where(demote, floor, cluster_error)

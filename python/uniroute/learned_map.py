@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from uniroute import _core
+from uniroute import _core, _probe_settings
 from uniroute._learned_map_fit import (
     MapParams,
     auto_temperature,
@@ -29,7 +29,7 @@ from uniroute._router_base import RouterBase, check_shrinkage
 from uniroute._validation import as_correct_matrix, as_embeddings
 from uniroute.clustering import RandomState
 from uniroute.exceptions import NotFittedError, RouterFileError
-from uniroute.features import probe_statistics, shrunk_cluster_error
+from uniroute.features import shrunk_cluster_error
 
 
 class LearnedMapRouter(RouterBase):
@@ -86,7 +86,9 @@ class LearnedMapRouter(RouterBase):
                  max_iter: int = 100, tol: float = 1e-4, temperature: float | None = None,
                  l2: float = 1e-3, learning_rate: float = 0.01, max_epochs: int = 100,
                  patience: int = 5, batch_size: int | None = 512,
-                 psi_source: str = "validation", optimizer: str = "adam") -> None:
+                 psi_source: str = "validation", optimizer: str = "adam",
+                 probe_temperature: float | str | None = None,
+                 safe_level: float | str | None = None) -> None:
         self.n_clusters = n_clusters
         self.random_state = random_state
         self.encoder = encoder
@@ -102,10 +104,13 @@ class LearnedMapRouter(RouterBase):
         self.batch_size = batch_size
         self.psi_source = psi_source
         self.optimizer = optimizer
+        self.probe_temperature = probe_temperature
+        self.safe_level = safe_level
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train_embeddings: Any, train_correct: Any = None,  # type: ignore[override]
-            val_embeddings: Any = None, val_correct: Any = None) -> LearnedMapRouter:
+    def fit(self, train_embeddings: Any, train_correct: Any = None,
+            val_embeddings: Any = None, val_correct: Any = None, *,
+            cost: Any = None) -> LearnedMapRouter:
         """Fit the clusters and the map.
 
         Parameters
@@ -114,6 +119,8 @@ class LearnedMapRouter(RouterBase):
         train_correct : (n_train, M_train) correctness of the training LLMs (NaN = missing)
         val_embeddings : (n_val, dim)
         val_correct : (n_val, M_train) the same LLMs on the validation prompts
+        cost : (M_train,) optional, the training LLMs' prices: settings given as "auto"
+            are chosen by the probe-aware selection (see :meth:`UniRouter.fit`)
         """
         if train_correct is None or val_embeddings is None or val_correct is None:
             raise TypeError("LearnedMapRouter.fit needs train_embeddings, train_correct, "
@@ -123,7 +130,8 @@ class LearnedMapRouter(RouterBase):
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
         check_shrinkage(self.shrinkage, allow_auto=True)
-        self._fit_clusters(train_embeddings)
+        # the "auto" settings are resolved from the same labels (the probe-aware selection)
+        self._fit_clusters(train_embeddings, train_correct, val_embeddings, val_correct, cost)
         X = np.ascontiguousarray(as_embeddings(train_embeddings, "train_embeddings")[0],
                                  dtype=np.float64)
         V = np.ascontiguousarray(as_embeddings(val_embeddings, "val_embeddings",
@@ -133,13 +141,14 @@ class LearnedMapRouter(RouterBase):
         if Y.shape[1] != Yv.shape[1] or Y.shape[1] < 1:
             raise ValueError(f"train_correct has {Y.shape[1]} LLMs and val_correct "
                              f"{Yv.shape[1]}; expected the same training LLMs (at least one)")
-        if self.shrinkage == "auto":
+        if self.shrinkage == "auto" and self.shrinkage_ is None:  # (no selection ran)
             self.tune_shrinkage(V, Yv, X, Y)
         pool = self._fitted()
-        K = pool.n_clusters
         src_X, src_Y = (V, Yv) if self.psi_source == "validation" else (X, Y)
         labels = _core.assign(src_X, pool.centroids)[0]
-        psi = shrunk_cluster_error(*probe_statistics(labels, src_Y, K), self._strength)
+        # hard or soft probe statistics, as the routed LLMs get them
+        psi = shrunk_cluster_error(*_probe_settings.probe_stats(
+            self, pool.centroids, src_X, labels, src_Y), self._strength)
         T = self.temperature if self.temperature is not None else auto_temperature(
             X, pool.centroids)
         init = centroid_init(pool.centroids, float(T))
@@ -200,6 +209,7 @@ class LearnedMapRouter(RouterBase):
 
     def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
                        where: str) -> None:
+        super()._restore_extra(arrays, meta, where)  # the probe settings
         pool = self._state
         assert pool is not None
         K, d = pool.n_clusters, pool.centroids.shape[1]

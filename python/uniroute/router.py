@@ -47,8 +47,9 @@ class UniRouter(RouterBase):
 
     Parameters
     ----------
-    n_clusters : int
-        K, the number of K-means clusters of the training prompts.
+    n_clusters : int or "auto"
+        K, the number of K-means clusters of the training prompts; ``"auto"``: chosen in
+        :meth:`fit` from the training LLMs' labels (the K in use is ``n_clusters_``).
     random_state : int, numpy Generator or None
         Seed of the K-means fit.
     encoder : str, encoder object or None
@@ -57,11 +58,20 @@ class UniRouter(RouterBase):
         to come from another encoder are refused. An encoder object is also what
         :meth:`route_text` uses (with only a name, the default encoder is used when the
         name is one :func:`uniroute.encoders.from_name` knows).
-    shrinkage : float
+    shrinkage : float or "auto"
         Strength, in probe prompts, of the pull of each cluster error toward the model's
         overall error (see :mod:`uniroute.features`). :meth:`tune_shrinkage` chooses it
-        from LLMs you hold more labels for (better with few probes; see the README).
+        from LLMs you hold more labels for (better with few probes; see the README);
+        ``"auto"`` chooses it in :meth:`fit` (with labels; the value is ``shrinkage_``).
     n_init, max_iter, tol : K-means settings (see :class:`uniroute.KMeans`).
+    probe_temperature : float, "auto" or None
+        Soft probes: a probe answer counts toward every cluster with the weight
+        ``softmax(-||x - c_k||^2 / T)`` (None: hard counts on its nearest cluster). In use:
+        ``probe_temperature_``. See ``docs/quality.md``.
+    safe_level : float, "auto" or None
+        The safe option: a model's cluster error is raised toward an upper confidence
+        bound at this level (z) where it has few probes and is cheaper than the pool's
+        best (None: off). In use: ``safe_level_``. See ``docs/quality.md``.
 
     Examples
     --------
@@ -75,9 +85,11 @@ class UniRouter(RouterBase):
     (3,)
     """
 
-    def __init__(self, n_clusters: int = 8, *, random_state: RandomState = None,
-                 encoder: Any = None, shrinkage: float = 1.0, n_init: int = 3,
-                 max_iter: int = 100, tol: float = 1e-4) -> None:
+    def __init__(self, n_clusters: int | str = 8, *, random_state: RandomState = None,
+                 encoder: Any = None, shrinkage: float | str = 1.0, n_init: int = 3,
+                 max_iter: int = 100, tol: float = 1e-4,
+                 probe_temperature: float | str | None = None,
+                 safe_level: float | str | None = None) -> None:
         self.n_clusters = n_clusters
         self.random_state = random_state
         self.encoder = encoder
@@ -85,14 +97,24 @@ class UniRouter(RouterBase):
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.probe_temperature = probe_temperature
+        self.safe_level = safe_level
 
-    def fit(self, train_embeddings: Any) -> UniRouter:
+    def fit(self, train_embeddings: Any, train_correct: Any = None, val_embeddings: Any = None,
+            val_correct: Any = None, *, cost: Any = None) -> UniRouter:
         """Cluster the training prompts ``(n_train, dim)``; returns ``self``.
 
         Refitting discards the pool: cluster errors belong to the old clusters.
+
+        With the training LLMs' labels (``train_correct (n_train, M)``, ``val_embeddings
+        (n_val, dim)`` -- the probe prompts -- and ``val_correct (n_val, M)``; ``cost (M,)``
+        their prices, optional), every setting given as ``"auto"`` (``n_clusters``,
+        ``shrinkage``, ``probe_temperature``, ``safe_level``) is chosen by the probe-aware
+        selection :func:`uniroute.select_hyperparameters` (its result: ``selection_``).
         """
-        check_shrinkage(self.shrinkage, allow_auto=False)
-        self._fit_clusters(train_embeddings)
+        labelled = not (train_correct is None or val_embeddings is None or val_correct is None)
+        check_shrinkage(self.shrinkage, allow_auto=labelled)
+        self._fit_clusters(train_embeddings, train_correct, val_embeddings, val_correct, cost)
         return self
 
     def assign(self, embeddings: Any) -> np.ndarray | int:

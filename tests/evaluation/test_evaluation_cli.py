@@ -36,7 +36,9 @@ def test_cli_evaluates_a_users_own_npz(user_npz, tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert doc["dataset"] == "my_logs" and doc["trials"] == 3 and doc["n_val"] == 60
     assert set(doc["methods"]) == {"zero_router", "knn", "uniroute_kmeans",
-                                   "uniroute_learned_map", "clairvoyant", "random",
+                                   "uniroute_learned_map", "uniroute_kmeans_f1",
+                                   "uniroute_learned_map_f1", "uniroute_kmeans_safe",
+                                   "uniroute_learned_map_safe", "clairvoyant", "random",
                                    "best_single", "oracle"}
     for name, entry in doc["methods"].items():
         for metric in ("area", "area50", "qnc", "peak", "aiq"):

@@ -26,7 +26,7 @@ def test_estimator_routers_run_only_when_named():
 def test_estimators_reproduce_uniroute_kmeans(rng, estimator, shrinkage):
     # fixed shrinkage 1 = UniRouter's default; shrinkage_ll = the evaluation's default
     view = make_view(rng, n_val=30)
-    ref = UniRouteKMeans(n_clusters=6, shrinkage=shrinkage).fit(view)
+    ref = UniRouteKMeans(n_clusters=6, shrinkage=shrinkage, selection="f1").fit(view)
     est = UniRouteEstimator(estimator, n_clusters=6).fit(view)
     a, b = ref.decisions(view), est.decisions(view)
     np.testing.assert_array_equal(a.labels, b.labels)

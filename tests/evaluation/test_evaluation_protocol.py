@@ -38,7 +38,9 @@ def zeroeval_small():
 def fast_routers():
     return [ZeroRouter(), KNNRouter(grid=(5, 20, 50)), UniRouteKMeans(grid=(5, 10, 20)),
             UniRouteLearnedMap(grid=(5, 10, 20), max_epochs=5), RandomRouter(), BestSingle(),
-            Clairvoyant(n_components=32)]
+            Clairvoyant(n_components=32), UniRouteKMeans(grid=(5, 10, 20), safe=True),
+            UniRouteLearnedMap(grid=(5, 10), max_epochs=3, safe=True),
+            UniRouteKMeans(grid=(5, 10, 20), selection="f1")]
 
 
 def decisions_of(router, view, clairvoyant_view):

@@ -55,7 +55,9 @@ def make_view(rng, n_train=120, n_val=60, n_test=50, d=6, m_train=4, m_test=3, c
 
 def test_registry_has_every_method_in_table_order():
     assert available_routers() == ["zero_router", "knn", "uniroute_kmeans",
-                                   "uniroute_learned_map", "clairvoyant", "random",
+                                   "uniroute_learned_map", "uniroute_kmeans_f1",
+                                   "uniroute_learned_map_f1", "uniroute_kmeans_safe",
+                                   "uniroute_learned_map_safe", "clairvoyant", "random",
                                    "best_single"]
     with pytest.raises(ValueError, match="unknown router 'nope'"):
         make_router("nope")
@@ -190,7 +192,7 @@ def test_learned_map_router_shares_the_k_choice(rng):
     km = UniRouteKMeans(grid=(2, 4)).fit(view)
     lm = UniRouteLearnedMap(grid=(2, 4), max_epochs=3).fit(view)
     assert lm.info["n_clusters"] == km.info["n_clusters"]
-    assert sum(key[0] == "n_clusters" for key in view.scratch) == 1
+    assert sum(key[0] == "probe_selection" for key in view.scratch) == 1
     assert lm.router_.models == view.test_models
     d = lm.decisions(view)
     assert isinstance(d, PromptErrors)

@@ -38,7 +38,7 @@ def test_trial_table_chooses_what_the_evaluated_router_chooses():
     rows = k_sweep_trial(data, seed, grid=grid)
     chosen = [r["n_clusters"] for r in rows if r["chosen"]]
     view, _, _ = trial(data, seed)
-    router = UniRouteKMeans(grid=grid).fit(view)
+    router = UniRouteKMeans(grid=grid, selection="f1").fit(view)
     assert chosen == [router.info["n_clusters"]]
     # each row's test area is what the evaluation reports for UniRoute with that K and the
     # selection's own settings (one k-means++ init, strength 1)

@@ -75,3 +75,15 @@ def test_progress_bar_redraws_one_line_on_a_terminal():
     bar.close()
     text = out.getvalue()
     assert text.count("\n") == 1 and text.startswith("\rx: 0/3") and "\rx: 3/3" in text
+
+
+def test_gap_closed_is_a_column_of_the_default_table(summary):
+    text = report.format_table(summary)
+    rows = table_lines(text)
+    assert "Gap C/O" in rows[0] and all(len(r) <= 100 for r in rows)
+    area = {m: e["area"]["mean"] for m, e in summary["methods"].items()}
+    share = (area["knn"] - area["best_single"]) / (area["oracle"] - area["best_single"])
+    knn = next(x for x in rows if x.startswith("K-NN"))
+    assert f" -/{share:.0%} " in knn  # no clairvoyant row in this run: "-" for it
+    assert " - " in next(x for x in rows if x.startswith("Oracle"))
+    assert "Gap C/O: gap closed in mean Area" in text

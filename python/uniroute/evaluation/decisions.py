@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from uniroute import _core
+from uniroute._deferral import totals_from_sums
 
 
 @dataclass(frozen=True)
@@ -74,37 +74,16 @@ def path_totals(labels: np.ndarray, cluster_error: np.ndarray, routing_cost: np.
     """Sums of quality, cost and prompts per LLM at every breakpoint of the exact lam-path.
 
     Returns ``(quality_sum (P,), cost_sum (P,), count (P, M))``, point 0 at ``lam = 0``,
-    the last for ``lam`` beyond the largest breakpoint.
+    the last for ``lam`` beyond the largest breakpoint (see
+    :func:`uniroute._deferral.totals_from_sums`).
     """
     M, K = cluster_error.shape
-    offsets, model, lam_lo, _ = _core.route_path(cluster_error, routing_cost)
     sum_q = np.zeros((K, M))
     sum_c = np.zeros((K, M))
     np.add.at(sum_q, labels, quality)
     np.add.at(sum_c, labels, cost)
     size = np.bincount(labels, minlength=K).astype(np.float64)
-    first = model[offsets[:-1]]
-    clusters = np.arange(K)
-    count0 = np.bincount(first, weights=size, minlength=M)
-    seg_cluster = np.repeat(clusters, np.diff(offsets))
-    later = np.ones(model.size, dtype=bool)
-    later[offsets[:-1]] = False
-    ev = np.flatnonzero(later)
-    ev = ev[np.argsort(lam_lo[ev], kind="stable")]
-    k, new, old = seg_cluster[ev], model[ev], model[ev - 1]
-    dq = np.cumsum(sum_q[k, new] - sum_q[k, old])
-    dc = np.cumsum(sum_c[k, new] - sum_c[k, old])
-    dn = np.zeros((ev.size, M))
-    np.add.at(dn, (np.arange(ev.size), new), size[k])
-    np.add.at(dn, (np.arange(ev.size), old), -size[k])
-    dn = np.cumsum(dn, axis=0)
-    # one point per distinct breakpoint: after all switches at that lam
-    lam = lam_lo[ev]
-    ends = np.flatnonzero(np.append(lam[1:] != lam[:-1], True)) if ev.size else ev
-    q0 = sum_q[clusters, first].sum()
-    c0 = sum_c[clusters, first].sum()
-    return (np.concatenate([[q0], q0 + dq[ends]]), np.concatenate([[c0], c0 + dc[ends]]),
-            np.vstack([count0, count0 + dn[ends]]))
+    return totals_from_sums(sum_q, sum_c, size, cluster_error, routing_cost)
 
 
 class Scorer:

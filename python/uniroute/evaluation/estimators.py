@@ -66,7 +66,8 @@ class UniRouteEstimator(UniRouteKMeans):
                  shrinkage_grid: tuple[float, ...] = SHRINKAGE_GRID) -> None:
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-        super().__init__(grid, n_clusters, n_init, max_iter, shrinkage, selection_n_init)
+        super().__init__(grid, n_clusters, n_init, max_iter, shrinkage, selection_n_init,
+                         "f1")
         self.estimator = estimator
         self.shrinkage_grid = tuple(shrinkage_grid)
 

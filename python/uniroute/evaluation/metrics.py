@@ -26,36 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from uniroute._deferral import area, pareto_front
+from uniroute._deferral import integrate as _integrate
+
+__all__ = ["aiq", "apgr", "area", "cpt", "pareto_front", "peak", "qnc", "upper_hull"]
+
 REACH_TOL = 1e-9
-
-
-def pareto_front(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Non-dominated points, by increasing cost and strictly increasing quality."""
-    cost = np.asarray(cost, dtype=np.float64).ravel()
-    quality = np.asarray(quality, dtype=np.float64).ravel()
-    if cost.shape != quality.shape or cost.size == 0:
-        raise ValueError(f"cost and quality must be non-empty and of one shape, got "
-                         f"{cost.shape} and {quality.shape}")
-    order = np.lexsort((-quality, cost))
-    c, q = cost[order], quality[order]
-    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], q[:-1]]))
-    keep = q > best_before
-    return c[keep], q[keep]
-
-
-def _integrate(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> float:
-    """Integral over [lo, hi] of the piecewise-linear interpolant of (x, y), flat outside."""
-    if hi <= lo:
-        return 0.0
-    knots = np.unique(np.concatenate([[lo, hi], x[(x > lo) & (x < hi)]]))
-    values = np.interp(knots, x, y)
-    return float(np.sum((values[1:] + values[:-1]) * np.diff(knots)) / 2.0)
-
-
-def area(cost: np.ndarray, quality: np.ndarray, upper: float = 1.0) -> float:
-    """Area under the deferral curve over normalised cost ``[0, upper]``."""
-    c, q = pareto_front(cost, quality)
-    return _integrate(c, q, 0.0, upper)
 
 
 def qnc(cost: np.ndarray, quality: np.ndarray, target: float) -> float | None:

@@ -23,7 +23,11 @@ NAMES = {
     "uniroute_learned_map": "UniRoute (LearnedMap)", "clairvoyant": "Clairvoyant (logistic)",
     "random": "Random", "best_single": "Best single LLM", "oracle": "Oracle",
     "uniroute_backoff": "Psi: mean+back-off", "uniroute_shrinkage": "Psi: shrinkage 1",
-    "uniroute_shrinkage_ll": "Psi: shrinkage LL", "uniroute_soft_probes": "Psi: soft probes"}
+    "uniroute_shrinkage_ll": "Psi: shrinkage LL", "uniroute_soft_probes": "Psi: soft probes",
+    "uniroute_kmeans_f1": "UniRoute (K-means, F.1)",
+    "uniroute_learned_map_f1": "UniRoute (LearnedMap, F.1)",
+    "uniroute_kmeans_safe": "UniRoute (K-means, safe)",
+    "uniroute_learned_map_safe": "UniRoute (LearnedMap, safe)"}
 LOWER_IS_BETTER = {"qnc", "cpt50", "cpt80"}
 SIGNIFICANCE = 0.01
 
@@ -81,10 +85,28 @@ def summarize(run: EvaluationRun) -> dict[str, Any]:
         entry["seconds_per_trial"] = float(np.mean([t.info["seconds"].get(m, 0.0)
                                                     for t in run.trials]))
         methods[m] = entry
+    _add_gap_closed(methods)  # issue 13
     return {"dataset": run.dataset, "trials": len(run.trials), "n_val": run.n_val,
             "seed": run.seed, "methods": methods, "details": run.details,
             "best_test_quality": [t.info["best_test_quality"] for t in run.trials],
             "test_models": [t.info["test_models"] for t in run.trials]}
+
+
+def _add_gap_closed(methods: dict[str, Any]) -> None:
+    """``gap_closed`` per method: ``(Area - best single) / (reference - best single)`` for
+    the clairvoyant reference and the oracle, from the mean Areas over the trials (a
+    ratio of means: a per-trial ratio is unstable where the references nearly meet)."""
+    if "best_single" not in methods:
+        return
+    base = methods["best_single"]["area"]["mean"]
+    for entry in methods.values():
+        gap = {}
+        for ref in ("clairvoyant", "oracle"):
+            top = methods.get(ref, {}).get("area", {}).get("mean")
+            if top is not None and top != base:
+                gap[ref] = (entry["area"]["mean"] - base) / (top - base)
+        if gap:
+            entry["gap_closed"] = gap
 
 
 def _cell(stat: dict[str, Any], percent: bool = False, p: float | None = None) -> str:
@@ -120,7 +142,18 @@ PAIR_COLUMNS = [
      "weak-strong gap; n.r. = never recovered (or the two LLMs tie)"),
     ("cpt80", "CPT(80%)", True, "the same for 80% of the gap"),
 ]
+GAP_COLUMN = ("gap_closed", "Gap C/O", False, ("gap closed in mean Area: (router - best "
+              "single LLM) / (clairvoyant - best single), then the same to the oracle"))
 TABLE_WIDTH = 100
+
+
+def _gap_cell(entry: dict[str, Any], method: str) -> str:
+    """``clairvoyant%/oracle%`` of a router ("-" for the references themselves)."""
+    gap = entry.get("gap_closed")
+    if not gap or method in ("best_single", "clairvoyant", "oracle"):
+        return "-"
+    return "/".join("-" if gap.get(ref) is None else f"{gap[ref]:.0%}"
+                    for ref in ("clairvoyant", "oracle"))
 
 
 def format_table(summary: dict[str, Any], *, wide: bool = False,
@@ -152,7 +185,10 @@ def format_table(summary: dict[str, Any], *, wide: bool = False,
     methods = summary["methods"]
     pairs = pair_metrics and "apgr" in methods["oracle"]
     wanted = COLUMNS[:1] + (PAIR_COLUMNS if pairs else []) + COLUMNS[1:]
-    cells = {k: [_cell(e[k], pct, e[k].get("sign_test_p_vs_knn")) for e in methods.values()]
+    if any("gap_closed" in e for e in methods.values()):
+        wanted.append(GAP_COLUMN)
+    cells = {k: [_gap_cell(e, m) if k == "gap_closed" else
+                 _cell(e[k], pct, e[k].get("sign_test_p_vs_knn")) for m, e in methods.items()]
              for k, _, pct, _ in wanted}
     wl = {k: ["-" if e[k].get("wins_losses_vs_knn") is None else
               "{}-{}".format(*e[k]["wins_losses_vs_knn"]) for e in methods.values()]
@@ -160,9 +196,12 @@ def format_table(summary: dict[str, Any], *, wide: bool = False,
     names = [NAMES.get(m, m) for m in methods]
     table = [("method", names)] + [(h, cells[k]) for k, h, _, _ in wanted]
     table += [("Area W-L", wl["area"])] + ([("QNC W-L", wl["qnc"])] if wide else [])
-    # keep columns by priority (Area, pairs, QNC, Area W-L, then the rest) while they fit
+    # keep columns by priority (Area, pairs, QNC, Area W-L, gap closed, then the rest)
+    # while they fit
     order = [h for h, _ in table[1:]]
     order.insert(order.index("QNC") + 1, order.pop(order.index("Area W-L")))
+    if GAP_COLUMN in wanted:
+        order.insert(order.index("Area W-L") + 1, order.pop(order.index(GAP_COLUMN[1])))
     keep = {"method"}
     for h in order:
         trial = [c for c in table if c[0] in keep | {h}]

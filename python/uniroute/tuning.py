@@ -1,0 +1,253 @@
+"""Probe-aware selection of UniRoute's hyperparameters, from the training LLMs only.
+
+A new LLM's features ``Psi`` come from its answers to the N_val probe prompts, so the
+settings that matter for it -- K (clusters), the shrinkage strength, the soft-probe
+temperature and the safe option's level -- should be chosen where that probe noise is
+visible. :func:`select_hyperparameters` plays the new-LLM situation out on the LLMs we
+hold many labels for (the training LLMs):
+
+1. K-means is fitted on the train prompts for every candidate K (as Appendix F.1 does).
+2. ``repeats`` times: draw ``n_probes`` prompts (default N_val, the size of the real
+   probe set) from the prompts the training LLMs answered (train and validation), and a
+   pool of ``pool_size`` training LLMs (default all; the evaluation uses the size of its
+   test pool). Each pooled LLM's ``Psi`` is estimated from its answers to those probes
+   only, with every candidate estimator (hard or soft probes, each shrinkage strength,
+   with or without the safe option at each level).
+3. Each estimate routes the pool on the held-out prompts (those not drawn as probes, at
+   most ``max_heldout``), and is scored by the Area of that exact deferral curve
+   (:func:`uniroute._deferral.cluster_area`; the LLMs' routing costs as their costs).
+4. The candidate with the best mean score over the repeats wins (the same draws for
+   every candidate, so the comparison is paired); ties go to the smaller K, hard probes,
+   the smaller strength, the lower level.
+
+No test LLM and no test prompt is used. Appendix F.1 (the paper's rule, kept as
+:func:`uniroute.select_n_clusters`) instead estimates the training LLMs' ``Psi`` on the
+1,700+ train prompts, where its standard error is several times smaller than on the
+probes, so it cannot see the variance that grows with K.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from uniroute import _core
+from uniroute._deferral import cluster_area
+from uniroute._learned_map_fit import auto_temperature, softmax
+from uniroute._validation import as_correct_matrix, as_embeddings
+from uniroute.clustering import KMeans, RandomState
+from uniroute.features import (
+    probe_statistics,
+    safe_cluster_error,
+    shrunk_cluster_error,
+    soft_probe_statistics,
+)
+
+DEFAULT_GRID = (3, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300)
+#: soft-probe temperatures as multiples of the auto temperature; None = hard probes
+DEFAULT_TEMPERATURES: tuple[float | None, ...] = (None, 4.0)
+#: shrinkage strengths scored (in probe prompts)
+DEFAULT_SHRINKAGE_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
+#: z thresholds of the safe option's per-cluster test (see features.safe_cluster_error)
+DEFAULT_SAFE_LEVELS = (0.0, 1.0, 2.0)
+
+Key = tuple[int, float | None, float, float | None]  # (K, T multiple, strength, level)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One setting: what a router uses (``probe_temperature`` absolute, None = hard)."""
+
+    n_clusters: int
+    shrinkage: float
+    probe_temperature: float | None
+    safe_level: float | None
+    score: float
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Result of :func:`select_hyperparameters`.
+
+    ``scores`` maps ``(K, temperature multiple or None, strength, safe level or None)`` to
+    the mean held-out Area over the repeats; ``temperature`` maps K to its auto
+    temperature; ``centroids`` maps K to the selection's own K-means fit.
+    """
+
+    scores: dict[Key, float]
+    temperature: dict[int, float]
+    centroids: dict[int, np.ndarray] = field(repr=False)
+    n_probes: int
+    pool_size: int
+    repeats: int
+
+    def best(self, safe: bool = False) -> Choice:
+        """The winning setting among those without (``safe=False``) or with the safe option."""
+        best = _best_key(self.scores, safe)
+        K, mult, strength, level = best
+        T = None if mult is None else mult * self.temperature[K]
+        return Choice(K, strength, T, level, self.scores[best])
+
+
+def _capped(grid: tuple[int, ...] | list[int], n_train: int, n_probes: int) -> list[int]:
+    cap = max(1, min(n_train, n_probes))
+    kept = sorted({int(g) for g in grid if 1 <= int(g) <= cap})
+    return kept or [cap]
+
+
+def _heldout_sums(Q: np.ndarray, labels: np.ndarray, K: int) -> np.ndarray:
+    """Per-cluster quality sums ``(K, M)``; a missing label counts as the LLM's mean."""
+    miss = np.isnan(Q)
+    if miss.any():
+        mean = np.where(miss, 0.0, Q).sum(0) / np.maximum((~miss).sum(0), 1)
+        Q = np.where(miss, mean, Q)
+    out = np.zeros((K, Q.shape[1]))
+    np.add.at(out, labels, Q)
+    return out
+
+
+def _soft(D2: np.ndarray, T: float) -> np.ndarray:
+    return softmax(-D2 / T)
+
+
+def _sqdist(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    A64, C64 = A.astype(np.float64), C.astype(np.float64)
+    return (A64 * A64).sum(1)[:, None] - 2.0 * A64 @ C64.T + (C64 * C64).sum(1)
+
+
+def _best_key(scores: dict[Key, float], safe: bool) -> Key:
+    keys = sorted((k for k in scores if (k[3] is not None) == safe), key=_order)
+    if not keys:
+        raise ValueError("the selection scored no safe level; pass safe_levels")
+    best = keys[0]
+    for k in keys[1:]:  # preference order: strict improvement only
+        if scores[k] > scores[best]:
+            best = k
+    return best
+
+
+def _order(key: Key) -> tuple[float, ...]:
+    K, mult, a, z = key
+    return (K, -1.0 if mult is None else mult, a, -1.0 if z is None else z)
+
+
+def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray | None,
+           T0: float, YA: np.ndarray, c: np.ndarray, draws: list[Any],
+           configs: list[float | None], strengths: list[float],
+           levels: tuple[float | None, ...]) -> None:
+    """Add each candidate's held-out Area per draw to ``totals``."""
+    for probes, held, pool in draws:
+        sum_q = _heldout_sums(YA[np.ix_(held, pool)], labels[held], K)
+        n_k = np.bincount(labels[held], minlength=K).astype(np.float64)
+        Yp = YA[np.ix_(probes, pool)]
+        cp = c[pool]
+        for mult in configs:
+            if mult is None:
+                stats = probe_statistics(labels[probes], Yp, K)
+            else:
+                assert D2 is not None
+                stats = soft_probe_statistics(_soft(D2[probes], mult * T0), Yp)
+            for a in strengths:
+                psi = shrunk_cluster_error(*stats, a)
+                for z in levels:
+                    p = psi if z is None else safe_cluster_error(psi, *stats, cp, z)
+                    key = (K, mult, a, z)
+                    totals[key] = totals.get(key, 0.0) + cluster_area(sum_q, n_k, p, cp)
+
+
+def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embeddings: Any,
+                           val_correct: Any, cost: Any = None, *,
+                           grid: tuple[int, ...] | list[int] = DEFAULT_GRID,
+                           shrinkage_grid: tuple[float, ...] = DEFAULT_SHRINKAGE_GRID,
+                           temperatures: tuple[float | None, ...] = DEFAULT_TEMPERATURES,
+                           safe_levels: tuple[float, ...] = (),
+                           n_probes: int | None = None, pool_size: int | None = None,
+                           repeats: int = 6, max_heldout: int = 3000,
+                           random_state: RandomState = None, n_init: int = 1,
+                           max_iter: int = 100, tol: float = 1e-4) -> Selection:
+    """Choose K, shrinkage, soft-probe temperature (and the safe level) probe-aware.
+
+    Parameters
+    ----------
+    train_embeddings : (n_train, dim)
+        Train prompts (K-means is fitted on them).
+    train_correct : (n_train, M) correctness of the training LLMs in [0, 1], NaN = missing.
+    val_embeddings : (n_val, dim)
+        The probe (validation) prompts that new LLMs answer.
+    val_correct : (n_val, M) the same LLMs on them.
+    cost : (M,) optional
+        The training LLMs' prices (routing cost). None: all equal, so the score is the
+        quality of the lam = 0 route.
+    grid : candidate K (capped by the train prompts and by ``n_probes``).
+    shrinkage_grid : candidate strengths (see :mod:`uniroute.features`).
+    temperatures : soft-probe temperatures as multiples of LearnedMap's auto temperature
+        (:func:`uniroute._learned_map_fit.auto_temperature`); None = hard probes.
+    safe_levels : z levels of the safe option to score as well (empty: none).
+    n_probes : probe-set size to simulate (default ``n_val``).
+    pool_size : training LLMs per simulated pool (default all).
+    repeats, max_heldout : simulated probe draws; held-out prompts scored per draw.
+    random_state, n_init, max_iter, tol : K-means settings of the selection's fits and
+        the seed of the draws.
+
+    Examples
+    --------
+    >>> import numpy as np, uniroute
+    >>> rng = np.random.default_rng(0)
+    >>> X, Q = rng.standard_normal((400, 4)), (rng.random((400, 3)) < 0.6).astype(float)
+    >>> sel = uniroute.select_hyperparameters(X[:300], Q[:300], X[300:], Q[300:],
+    ...                                       [1.0, 2.0, 3.0], grid=(2, 4), repeats=2,
+    ...                                       random_state=0)
+    >>> sel.best().n_clusters in (2, 4)
+    True
+    """
+    X, _ = as_embeddings(train_embeddings, "train_embeddings")
+    V, _ = as_embeddings(val_embeddings, "val_embeddings", X.shape[1])
+    Y = as_correct_matrix(train_correct, "train_correct", X.shape[0])
+    Yv = as_correct_matrix(val_correct, "val_correct", V.shape[0])
+    M = Y.shape[1]
+    if Yv.shape[1] != M or M < 1:
+        raise ValueError(f"train_correct has {M} LLMs and val_correct {Yv.shape[1]}; "
+                         "expected the same training LLMs (at least one)")
+    c = np.zeros(M) if cost is None else np.asarray(cost, np.float64).reshape(-1)
+    if c.shape != (M,) or not (np.isfinite(c).all() and (c >= 0).all()):
+        raise ValueError(f"cost must hold {M} finite prices >= 0, got shape {c.shape}")
+    A = np.ascontiguousarray(np.vstack([X, V]), dtype=np.float32)
+    YA = np.vstack([Y, Yv])
+    n_all = A.shape[0]
+    n_p = V.shape[0] if n_probes is None else int(n_probes)
+    if not 1 <= n_p < n_all:
+        raise ValueError(f"n_probes must lie in [1, {n_all - 1}], got {n_p}")
+    size = M if pool_size is None else max(1, min(int(pool_size), M))
+    if repeats < 1 or not shrinkage_grid:
+        raise ValueError("repeats must be >= 1 and shrinkage_grid non-empty")
+    rng = np.random.default_rng(random_state)
+    draws = []
+    for _ in range(int(repeats)):
+        order = rng.permutation(n_all)
+        held = np.sort(order[n_p:n_p + max_heldout])
+        pool = np.sort(rng.choice(M, size, replace=False))
+        draws.append((np.sort(order[:n_p]), held, pool))
+    mults = sorted({t for t in temperatures if t is not None})
+    configs: list[float | None] = ([None] if None in temperatures else []) + list(mults)
+    strengths = sorted(float(a) for a in shrinkage_grid)
+    totals: dict[Key, float] = {}
+    temperature: dict[int, float] = {}
+    centroids: dict[int, np.ndarray] = {}
+    for K in _capped(grid, X.shape[0], n_p):
+        km = KMeans(K, n_init=n_init, max_iter=max_iter, tol=tol,
+                    random_state=random_state).fit(X)
+        C = np.asarray(km.cluster_centers_, np.float32)
+        centroids[K] = C
+        temperature[K] = float(auto_temperature(np.asarray(X, np.float64), C)) if mults else 1.0
+        _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
+               _sqdist(A, C) if mults else None, temperature[K], YA, c, draws, configs,
+               strengths, (None,))
+    if safe_levels:  # the safe level, at the winning K and probe estimator
+        K, mult = _best_key(totals, safe=False)[:2]
+        C = centroids[K]
+        _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
+               _sqdist(A, C) if mult is not None else None, temperature[K], YA, c, draws,
+               [mult], strengths, tuple(sorted(float(z) for z in safe_levels)))
+    scores = {k: v / len(draws) for k, v in totals.items()}
+    return Selection(scores, temperature, centroids, n_p, size, int(repeats))
