@@ -44,7 +44,8 @@ def test_trial_table_chooses_what_the_evaluated_router_chooses():
     # selection's own settings (one k-means++ init, strength 1)
     from uniroute.evaluation import run_trial
 
-    specs = [(f"k{K}", lambda K=K: UniRouteKMeans(n_clusters=K, n_init=1, shrinkage=1.0))
+    specs = [(f"k{K}", lambda K=K: UniRouteKMeans(n_clusters=K, n_init=1, shrinkage=1.0,
+                                                         selection="f1"))
              for K in grid]
     res = run_trial(data, 0, seed, specs)
     for r in rows:

@@ -196,15 +196,11 @@ def test_auto_shrinkage_is_chosen_from_the_training_llms(world, tmp_path):
     Y, Yv = answers(ttr, [0, 1, 2, 3]), answers(tva, [0, 1, 2, 3])
     r = LearnedMapRouter(n_clusters=6, random_state=0, max_epochs=3, shrinkage="auto")
     r.fit(Xtr, Y, Xva, Yv)
-    # by hand: the training LLMs' validation answers are the probes, their train answers
-    # held out; the best mean log-likelihood wins, ties to the smaller strength
-    lab_v, lab_t = assign_ref(Xva, r.centroids_)[0], assign_ref(Xtr, r.centroids_)[0]
-    ll = {}
-    for a in (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
-        psi = np.stack([cluster_error_ref(lab_v, Yv[:, m], 6, a) for m in range(4)])
-        p = np.clip(psi.T[lab_t], 1e-6, 1 - 1e-6)
-        ll[a] = np.mean((1 - Y) * np.log(p) + Y * np.log1p(-p))
-    assert r.shrinkage == "auto" and r.shrinkage_ == max(ll, key=lambda a: (ll[a], -a))
+    # "auto" is the probe-aware selection (uniroute.tuning): the strength it scores best
+    # over the replayed probe draws of the training LLMs (ties to the smaller strength)
+    sel = r.selection_
+    assert r.shrinkage == "auto" and r.shrinkage_ == sel.best().shrinkage
+    lab_v = assign_ref(Xva, r.centroids_)[0]
     r.add_model("new", 1.0, Xva, Yv[:, 0])
     np.testing.assert_allclose(r.cluster_error_[0], cluster_error_ref(lab_v, Yv[:, 0], 6,
                                                                       r.shrinkage_), rtol=1e-12)
