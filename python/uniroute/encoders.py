@@ -70,7 +70,8 @@ def check_output(out: Any, n: int, dim: int | None, who: str) -> np.ndarray:
 
 def _missing(package: str, extra: str) -> ImportError:
     return ImportError(f"{package} is not installed; install it with "
-                       f'pip install "uniroute[{extra}]"')
+                       f'pip install "uniroute[{extra}]" (from a checkout: '
+                       f'pip install ".[{extra}]")')
 
 
 class USEEncoder:

@@ -72,8 +72,8 @@ def main(args: argparse.Namespace) -> int:
         import uvicorn  # noqa: F401
         import yaml  # noqa: F401
     except ImportError as exc:
-        print(f"uniroute serve: {exc.name} is not installed; pip install \"uniroute[serve]\"",
-              file=sys.stderr)
+        print(f"uniroute serve: {exc.name} is not installed; pip install \"uniroute[serve]\" "
+              "(from a checkout: pip install \".[serve]\")", file=sys.stderr)
         return 2
     try:
         gateway = build(args)
