@@ -94,14 +94,22 @@ class RouterBase(RoutingMixin, RouterFileMixin):
         pool = _probe_settings.with_safe_option(self, pool)
         self.__dict__["pool_"] = pool  # one reference assignment: atomic for readers
 
+    def _encoder_identity(self) -> tuple[str | None, int | None]:
+        # checked once per value of the ``encoder`` parameter (route_text reads it per call)
+        enc, cached = self.__dict__.get("encoder_identity_", (None, None))
+        if cached is None or enc is not self.encoder:
+            cached = encoder_identity(self.encoder)
+            self.__dict__["encoder_identity_"] = (self.encoder, cached)
+        return cached  # type: ignore[no-any-return]
+
     @property
     def _encoder_name(self) -> str | None:
-        return encoder_identity(self.encoder)[0]
+        return self._encoder_identity()[0]
 
     @property
     def _encoder_dim(self) -> int | None:
         dim = self.__dict__.get("encoder_dim_")
-        return encoder_identity(self.encoder)[1] if dim is None else int(dim)
+        return self._encoder_identity()[1] if dim is None else int(dim)
 
     @_encoder_dim.setter
     def _encoder_dim(self, dim: int | None) -> None:
