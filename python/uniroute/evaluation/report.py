@@ -273,16 +273,30 @@ def plot(run: EvaluationRun, path: str | Path) -> None:
         raise ImportError('plotting needs matplotlib: pip install matplotlib (from a checkout: '
                           'pip install ".[plot]")') from exc
     grid = np.linspace(0.0, 1.0, 201)
+    draw_curves(grid, mean_curves(run, grid),
+                f"{run.dataset}: mean of {len(run.trials)} trials, N_val = {run.n_val}", path)
+
+
+def draw_curves(grid: Any, curves: dict[str, tuple[Any, Any]], title: str,
+                path: str | Path, dpi: int = 120) -> None:
+    """Draw ``{method: (mean quality, ±band)}`` over the normalised-cost ``grid`` to ``path``
+    (the one drawing of deferral curves: :func:`plot` and ``tools/plot_deferral.py``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for m, (mean, band) in mean_curves(run, grid).items():
+    for m, (mean, band) in curves.items():
+        mean, band = np.asarray(mean, dtype=float), np.asarray(band, dtype=float)
         line, = ax.plot(grid, mean, label=NAMES.get(m, m), lw=1.5,
                         ls="--" if m in ("oracle", "clairvoyant", "random") else "-")
         ax.fill_between(grid, mean - band, mean + band, color=line.get_color(), alpha=0.15)
     ax.set_xlabel("cost (normalised by the priciest test LLM)")
-    ax.set_ylabel("quality on test prompts")
-    ax.set_title(f"{run.dataset}: mean of {len(run.trials)} trials, N_val = {run.n_val}")
+    ax.set_ylabel("quality on test prompts (unseen LLMs)")
+    ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
