@@ -23,7 +23,7 @@ void run_assign(const detail::AssignArgs<T>& args, Index n) {
   // Blocks near L2's size, but at least ~4 per thread so that a small batch still
   // spreads over the threads (and a busy core does not hold up the others).
   const Index per_thread = (n + 4 * num_threads() - 1) / (4 * num_threads());
-  const Index B = std::min(block_rows(args.K), std::max<Index>(per_thread, 64));
+  const Index B = std::min(block_rows(args.K), std::max<Index>(per_thread, 16));
   const Index tasks = (n + B - 1) / B;
   const int workers = detail::workers_for(tasks, double(B) * args.K * args.d);
   std::vector<std::vector<T>> work(static_cast<size_t>(workers));
@@ -56,14 +56,24 @@ template <class T>
 CentroidNorms<T> centroid_norms(const T* C, Index K, Index d) {
   CentroidNorms<T> norms;
   norms.cn.resize(static_cast<size_t>(K));
-  row_sqnorms(C, K, d, norms.cn.data());
   if constexpr (std::is_same_v<T, float>) {
+    const auto& isa = detail::active_kernels();
     norms.cn64.resize(static_cast<size_t>(K));
     double r2 = 0;
     for (Index k = 0; k < K; ++k) {
       const float* c = C + k * d;
-      double s = 0;
-      for (Index j = 0; j < d; ++j) s += static_cast<double>(c[j]) * c[j];
+      norms.cn[k] = isa.sqnorm(c, d);  // SIMD (any order: the bound below allows it)
+      // In double with four partial sums (products of floats are exact in double).
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      Index j = 0;
+      for (; j + 4 <= d; j += 4) {
+        s0 += static_cast<double>(c[j]) * c[j];
+        s1 += static_cast<double>(c[j + 1]) * c[j + 1];
+        s2 += static_cast<double>(c[j + 2]) * c[j + 2];
+        s3 += static_cast<double>(c[j + 3]) * c[j + 3];
+      }
+      for (; j < d; ++j) s0 += static_cast<double>(c[j]) * c[j];
+      const double s = (s0 + s1) + (s2 + s3);
       norms.cn64[k] = s;
       r2 = std::max(r2, s);
     }
@@ -78,6 +88,8 @@ CentroidNorms<T> centroid_norms(const T* C, Index K, Index d) {
       norms.delta_a = 0;
       norms.delta_b = std::numeric_limits<float>::infinity();
     }
+  } else {
+    row_sqnorms(C, K, d, norms.cn.data());
   }
   return norms;
 }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 
+#include "parallel.hpp"
 #include "uniroute/isa_kernels.hpp"
 #include "uniroute/route.hpp"
 
@@ -224,6 +225,16 @@ Label CentroidIndex::nearest(const float* x, float* sqdist) const {
 }
 
 void CentroidIndex::assign(const float* X, Index n, Label* labels, float* sqdist) const {
+  if (n <= kFewRows && single_path() != Compact::none) {
+    // Few rows: the 16-bit single-prompt kernel row by row reads half the bytes of the
+    // fp32 GEMM and needs no packing; the labels are the same (both exact).
+    const int workers = detail::workers_for(n, static_cast<double>(K_) * static_cast<double>(d_));
+    detail::parallel_for(n, workers, [&](Index i, int) {
+      const Label k = nearest(X + i * d_, sqdist + i);
+      labels[i] = k < 0 ? 0 : k;  // a non-finite sqdist reports the row, as assign_rows does
+    });
+    return;
+  }
   assign_rows(X, n, d_, C_.data(), norms_, K_, labels, sqdist);
 }
 

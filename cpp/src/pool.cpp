@@ -224,11 +224,7 @@ void CompiledPool::route(const RouteRequest& req, Label* out, const RouteDetails
   if (!dense()) {
     labels.resize(static_cast<size_t>(n));
     sqdist.resize(static_cast<size_t>(n));
-    if (n <= 8) {
-      for (Index i = 0; i < n; ++i) labels[i] = index_->nearest(req.X + i * d, &sqdist[i]);
-    } else {
-      index_->assign(req.X, n, labels.data(), sqdist.data());
-    }
+    index_->assign(req.X, n, labels.data(), sqdist.data());
     for (Index i = 0; i < n; ++i) {
       if (labels[i] < 0 || !std::isfinite(sqdist[i])) {
         if (!row_finite(req.X + i * d, d)) {

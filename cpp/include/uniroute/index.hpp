@@ -36,7 +36,9 @@ class CentroidIndex {
   // score, so the label equals assign()'s. No allocation for d, K <= 4096.
   Label nearest(const float* x, float* sqdist) const;
 
-  // Batch: the blocked, threaded fp32 kernel with the cached norms.
+  // Batch: up to kFewRows rows through nearest(), more through the blocked, threaded
+  // fp32 kernel with the cached norms (same labels either way).
+  static constexpr Index kFewRows = 16;
   void assign(const float* X, Index n, Label* labels, float* sqdist) const;
 
  private:
