@@ -51,6 +51,20 @@ TARGETS = [
     *[(f"allowed vs Nordlys K={k} d={d} M=100", "nordlys route(x, models=subset)", "median",
        1.0, "faster than Nordlys route(x, models=subset)")
       for k, d in ((10, 128), (100, 512), (256, 768))],
+    # performance round two (issue 15)
+    *[(f"assign N={n} d=768 K=256", "sgemm", "median", 1.15, "<= 1.15x bare sgemm")
+      for n in (64, 1000, 10000, 100000)],
+    *[(f"assign N={n} d={d} K={k}", "faiss", "median", 1.0, "no slower than faiss")
+      for n, d, k in [(n, 768, 256) for n in (1, 8, 64, 1000, 10000)]
+      + [(100000, 1536, 1000), (100000, 1536, 2000)]],
+    ("single prompt decision d=768 K=256 M=100", "faiss", "median", 0.2, ">= 5x faster than faiss"),
+    *[(f"single decision vs Nordlys {shape}", "nordlys route(x)", "median", bound, text)
+      for shape, bound, text in (
+          ("K=10 d=128 M=3", 1.0, "never slower than Nordlys"),
+          ("K=100 d=512 M=10", 1.0, "never slower than Nordlys"),
+          ("K=256 d=768 M=100", 0.5, "<= 0.5x Nordlys"),
+          ("K=1000 d=1536 M=10", 1.0, "never slower than Nordlys"),
+          ("K=2000 d=1536 M=10", 1.0, "never slower than Nordlys"))],
 ]
 
 

@@ -18,22 +18,25 @@ from uniroute import _core
 
 from .conftest import importorskip_baseline, run, tag
 
-FULL_N = (1, 1_000, 100_000)
-FULL_D = (384, 768, 1024)
-FULL_K = (16, 256, 1024)
-SMALL = [(1, 32, 8), (257, 40, 16), (3000, 64, 33)]
+# Every batch size a gateway or an evaluation sends, at the routing shape (d=768, K=256),
+# and Nordlys's large shapes (K = 1000 and 2000 at d = 1536, N = 100,000), where only
+# ours and faiss run (the numpy / sgemm forms would hold an 800 MB N x K matrix).
+FULL = [(n, 768, 256) for n in (1, 8, 64, 1_000, 10_000, 100_000)]
+LARGE = [(100_000, 1536, 1000), (100_000, 1536, 2000)]
+SMALL = [(1, 32, 8), (8, 48, 16), (257, 40, 16), (3000, 64, 33)]
 
 
-def shapes(full_grid: bool):
+def shapes(full_grid: bool, large: bool = False):
     if full_grid:
-        return [(n, d, k) for n in FULL_N for d in FULL_D for k in FULL_K]
+        return FULL + (LARGE if large else [])
     return SMALL
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "shape" in metafunc.fixturenames:
         full = metafunc.config.getoption("--bench-size") == "full"
-        grid = shapes(full)
+        large = metafunc.function.__name__ in ("test_assign_uniroute", "test_assign_faiss")
+        grid = shapes(full, large)
         metafunc.parametrize("shape", grid, ids=[f"N{n}-d{d}-K{k}" for n, d, k in grid],
                              scope="module")
 
