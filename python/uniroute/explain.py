@@ -16,7 +16,7 @@ class Explanation:
     ----------
     cluster : nearest centroid ``k(x)`` (a learned map: its most weighted cluster)
     distance : Euclidean distance from the prompt's embedding to that centroid (NaN for
-        a learned map)
+        a learned map, which has no distance; ``None`` in :meth:`to_dict`)
     lam : the cost weight used for this prompt (with a budget: the one its hash picked)
     models : the pool's model names (the snapshot the decision was made on)
     predicted_error : ``Psi[m, k(x)]`` per model, float64 ``(M,)``
@@ -45,7 +45,9 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: scalars and one record per model."""
         return {
-            "cluster": self.cluster, "distance": self.distance, "lam": self.lam,
+            "cluster": self.cluster,
+            "distance": None if math.isnan(self.distance) else self.distance,  # strict JSON
+            "lam": self.lam,
             "chosen": self.chosen, "runner_up": self.runner_up,
             "margin": None if math.isinf(self.margin) else self.margin,
             "fallback": self.fallback,
@@ -58,8 +60,8 @@ class Explanation:
 
     def __repr__(self) -> str:
         width = max([5] + [len(m) for m in self.models])
-        lines = [(f"Explanation(cluster={self.cluster}, distance={self.distance:.4f}, "
-                  f"lam={self.lam:.6g})"),
+        dist = "n/a" if math.isnan(self.distance) else f"{self.distance:.4f}"
+        lines = [f"Explanation(cluster={self.cluster}, distance={dist}, lam={self.lam:.6g})",
                  f"    {'model':<{width}}  {'pred.error':>10}  {'cost':>10}  {'score':>10}"]
         for m in np.lexsort((self.cost, self.score, ~self.feasible)):
             mark = "*" if self.models[m] == self.chosen else ("x" if not self.feasible[m] else " ")

@@ -82,3 +82,25 @@ def test_explain_checks_the_declared_encoder_of_embeddings(rng):
     assert r.explain(X[0], encoder="toy-encoder").chosen == r.route(X[0])
     with pytest.raises(ValueError, match="other"):
         r.explain(X[0], encoder="other")
+
+
+def test_learned_map_explanation_is_strict_json_and_matches_its_route():
+    """A learned map has no centroid distance: NaN on the object, null in to_dict (so the
+    dict is strict JSON, as gateways send it), "n/a" in the repr; the rest is the route's."""
+    import uniroute
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 16)).astype(np.float32)
+    Y = (rng.random((400, 2)) < 0.6).astype(float)
+    r = uniroute.LearnedMapRouter(4, random_state=0, max_epochs=2).fit(X[:200], Y[:200],
+                                                                       X[200:], Y[200:])
+    r.add_model("a", 1.0, X[200:], Y[200:, 0])
+    r.add_model("b", 2.0, X[200:], Y[200:, 1])
+    e = r.explain(X[0], 0.1)
+    assert np.isnan(e.distance)
+    d = json.loads(json.dumps(e.to_dict(), allow_nan=False))
+    assert d["distance"] is None
+    assert d["chosen"] == r.route(X[0], 0.1) == e.chosen
+    np.testing.assert_allclose([c["predicted_error"] for c in d["candidates"]],
+                               r.predict_error(X[0]), rtol=0, atol=1e-12)
+    assert "distance=n/a" in repr(e)
