@@ -100,6 +100,23 @@ def test_decision_path(benchmark, setup, case, role):
     _check(setup, case, run(benchmark, fn, *args, rounds=rounds, warmup=200))
 
 
+@pytest.mark.parametrize("role", ["ours", "sgemm"])
+def test_batch_64_vs_sgemm(benchmark, setup, role):
+    """What bounds the batch of 64 from below: the bare product of its rows with the
+    centroids (numpy sgemm, both cores), which does no argmin and no decision."""
+    benchmark.group = f"decision batch 64 vs sgemm {setup['shape']}"
+    rounds = setup["rounds"] // 20
+    if role == "ours":
+        tag(benchmark, "ours", "route batch 64")
+        fn, args = _call(setup, "batch 64")
+        _check(setup, "batch 64", run(benchmark, fn, *args, rounds=rounds, warmup=50))
+        return
+    tag(benchmark, "floor", "sgemm (64, d) x (d, K)")
+    B, CT = setup["Q"][:64], np.ascontiguousarray(setup["hard"].centroids_.T)
+    G = run(benchmark, lambda: B @ CT, rounds=rounds, warmup=50)
+    assert G.shape == (64, CT.shape[1])
+
+
 @pytest.mark.parametrize("case,role", [(c, r) for c in SINGLE_ROW for r in ("ours", "faiss")])
 def test_vs_faiss(benchmark, setup, case, role):
     benchmark.group = f"decision vs faiss {case} {setup['shape']}"
