@@ -75,6 +75,15 @@ class Calibration:
     clusters_token: int = field(default=-1, repr=False, compare=False)
     clusters_fingerprint: str = field(default="", repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The snapshot tokens count snapshots of this process only: another process (or
+        # this one after unpickling) could hold an unrelated pool with the same numbers.
+        # A pickled budget drops them, so it is re-solved (once, exactly) on the pool it
+        # routes on, found by the clusters' fingerprint.
+        state = dict(self.__dict__)
+        state["pool_token"] = state["clusters_token"] = -1
+        return state
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready fields: the report, plus what :meth:`from_dict` needs to
         follow the pool (``sample``: the kept sample; ``clusters_fingerprint``: a digest of

@@ -224,3 +224,24 @@ def test_share_target_takes_the_smallest_lam_that_meets_it():
     assert cal.lam_low < first < cal.lam_high
     falls = next(lam for lam, s in zip(cross, share) if lam > first and s < target)
     assert cal.lam_high < falls
+
+
+def test_a_pickled_budget_forgets_its_process_local_snapshot_tokens(routed):
+    """Snapshot tokens count this process's snapshots only, so an unpickled budget must
+    not trust them (another process's unrelated pool may carry the same numbers): it is
+    re-solved on the pool it routes on, found by the clusters' fingerprint, and routes
+    exactly as the original; on a changed pool, exactly as a fresh calibrate."""
+    import pickle
+
+    r, X = routed
+    lo, hi = _averages(r, X, 1e6)[0], _averages(r, X, 0.0)[0]
+    cal = r.calibrate(X, target_cost=0.5 * (lo + hi))
+    assert cal.pool_token >= 0 and cal.clusters_token >= 0
+    back = pickle.loads(pickle.dumps(cal))
+    assert (back.pool_token, back.clusters_token) == (-1, -1)
+    assert back == cal and back.clusters_fingerprint == cal.clusters_fingerprint
+    np.testing.assert_array_equal(r.route_indices(X, budget=back), r.route_indices(X, budget=cal))
+    r.update_model(r.models[0], cost=float(r.costs[0]) * 3.0)
+    fresh = r.calibrate(X, target_cost=0.5 * (lo + hi))
+    np.testing.assert_array_equal(r.route_indices(X, budget=back),
+                                  r.route_indices(X, budget=fresh))
