@@ -53,22 +53,25 @@ _SLOW = ["--deselect=tests/router/test_router.py::test_route_many_prompts",
          "--deselect=tests/router/test_learned_map.py::"
          "test_learning_improves_validation_loss_and_keeps_the_best_map"]
 MODULES: dict[str, list[str]] = {
-    "_routing.py": ["tests/router/test_decisions.py", "tests/router/test_one_decision_path.py",
+    # (tests/router/test_one_decision_path.py judges this module too, but its 250
+    # hypothesis cases and the import of hypothesis cost seconds per mutant)
+    "_routing.py": ["tests/router/test_mutation_kills_routing.py",
+                    "tests/router/test_decisions.py",
                     "tests/serving/test_production_constraints.py",
                     "tests/serving/test_production_explain.py",
                     "tests/serving/test_production_calibration.py",
-                    "tests/router/test_router.py", *_SLOW],
+                    "--deselect=tests/serving/test_production_calibration.py::"
+                    "test_calibrated_dollar_budget_on_real_data"],
     "_router_base.py": ["tests/router/test_router.py", "tests/router/test_decisions.py",
                         "tests/serving/test_production_pool.py",
-                        "tests/router/test_learned_map.py",
-                        "tests/router/test_router_siblings.py",
-                        "tests/router/test_issue11_regressions.py", *_SLOW],
+                        "tests/router/test_router_siblings.py", *_SLOW],
     "router.py": ["tests/router/test_mutation_kills_router.py",
                   "tests/router/test_router.py", "tests/router/test_decisions.py",
                   "tests/router/test_issue11_regressions.py", *_SLOW],
     "learned_map.py": ["tests/router/test_learned_map.py", "tests/router/test_decisions.py",
                        "tests/router/test_issue11_regressions.py", *_SLOW],
-    "calibration.py": ["tests/serving/test_production_calibration.py",
+    "calibration.py": ["tests/serving/test_mutation_kills_calibration.py",
+                       "tests/serving/test_production_calibration.py",
                        "tests/serving/test_budget_follows_pool.py",
                        "tests/serving/test_budget_json.py",
                        "tests/router/test_issue11_regressions.py"],

@@ -137,3 +137,21 @@ def test_bad_metadata_is_a_router_file_error(rng, edit):
     edit(fields)
     with pytest.raises(RouterFileError, match="bad metadata"):
         UniRouter.from_bytes(archive_bytes("UniRouter", arrays, fields))
+
+
+def test_zero_dimensions_are_refused(rng):
+    r, _ = small(rng)
+    a, fields = r._archive()
+    a = dict(a, centroids=np.zeros((2, 0), np.float32))
+    with pytest.raises(RouterFileError, match="inconsistent router"):
+        UniRouter.from_bytes(archive_bytes("UniRouter", a, dict(fields, embedding_dim=0)))
+
+
+def test_a_pool_of_300_models_round_trips(rng):
+    X = rng.standard_normal((40, 2)).astype(np.float32)
+    r = UniRouter(n_clusters=2, random_state=0).fit(X)
+    for m in range(300):
+        r.add_model(f"m{m}", 1.0 + m, X, (np.arange(40) % (m % 7 + 1) == 0).astype(float))
+    loaded = UniRouter.from_bytes(r.to_bytes())
+    assert loaded.models == r.models and len(loaded.models) == 300
+    np.testing.assert_array_equal(loaded.route(X), r.route(X))

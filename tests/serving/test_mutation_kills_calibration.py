@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from uniroute._pool import PoolSnapshot
-from uniroute.calibration import calibrate
+from uniroute.calibration import Calibration, calibrate, resolve
 
 PSI = np.array([[0.0, 0.0, 0.0], [0.1, 0.3, 0.6]])
 COUNTS = ("hard", np.array([2.0, 3.0, 5.0]))
@@ -65,3 +65,67 @@ def test_a_calibration_is_immutable(pool):
     cal = share(pool, 0.35)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cal.weight = 0.0  # type: ignore[misc]
+
+
+def test_an_out_of_reach_share_of_a_middle_model_gives_its_largest_share():
+    # "mid" (price 0.5) beats "big" above lam 0.1 and loses to "cheap" above lam 0.3 in
+    # cluster 0 only (elsewhere "cheap" is at least as good and cheaper): its share is
+    # 0 on [0, 0.1), 0.2 on (0.1, 0.3), 0 after; breakpoints 0.1, 0.3, 0.4
+    s = PoolSnapshot(np.eye(3, dtype=np.float32))
+    s = s.with_model("big", 1.0, cluster_error=np.zeros(3))
+    s = s.with_model("mid", 0.5, cluster_error=np.array([0.05, 0.3, 0.3]))
+    s = s.with_model("cheap", 0.0, cluster_error=np.array([0.2, 0.3, 0.4]))
+    cal = calibrate(s, COUNTS, 10, "share", 0.5, "mid", 1.0)
+    assert not cal.exact
+    assert cal.predicted_share["mid"] == pytest.approx(0.2, abs=1e-12)
+    assert cal.weight == 0.0 and cal.lam_low == cal.lam_high == pytest.approx(0.2, abs=1e-15)
+
+
+def test_a_budget_is_reused_on_its_own_snapshot_and_solved_again_on_another(pool):
+    cal = share(pool, 0.35)
+    assert resolve(cal, pool, 1.0) is cal
+    repriced = pool.with_row(0, cost=2.0)  # "big" at 2: the switches move to 0.05, .15, .3
+    again = resolve(cal, repriced, 1.0)
+    assert again is not cal and again.exact
+    assert again.predicted_share["cheap"] == pytest.approx(0.35, abs=1e-12)
+    assert again.lam == pytest.approx(0.15, abs=1e-15)
+
+
+def test_predicted_shares_name_every_model_when_models_outnumber_clusters():
+    s = PoolSnapshot(np.eye(2, dtype=np.float32))
+    s = s.with_model("good", 1.0, cluster_error=np.array([0.0, 0.0]))
+    s = s.with_model("cheap", 0.0, cluster_error=np.array([0.1, 0.4]))
+    s = s.with_model("bad", 2.0, cluster_error=np.array([0.9, 0.9]))  # never chosen
+    cal = calibrate(s, ("hard", np.array([1.0, 3.0])), 4, "cost", 0.75, None, 1.0)
+    # cost 1 below lam 0.1, 0.75 on (0.1, 0.4) (cluster 0 goes to "cheap"), 0 above
+    assert cal.exact and cal.weight == 0.0
+    assert cal.predicted_share == pytest.approx({"good": 0.75, "cheap": 0.25, "bad": 0.0},
+                                                abs=1e-15)
+
+
+def test_an_empty_cluster_adds_no_breakpoint():
+    s = PoolSnapshot(np.eye(3, dtype=np.float32))
+    s = s.with_model("big", 1.0, cluster_error=PSI[0]).with_model("cheap", 0.0,
+                                                                  cluster_error=PSI[1])
+    cal = calibrate(s, ("hard", np.array([2.0, 0.0, 5.0])), 7, "share", 0.5, "cheap", 1.0)
+    # the cheap share is 0, 2/7 on (0.1, 0.6), 1 above 0.6 (cluster 1's 0.3 is not a step):
+    # the mix of lam 0.35 and 1.2 with weight (0.5 - 2/7) / (1 - 2/7) = 0.3
+    assert cal.exact and cal.lam == pytest.approx(0.6, abs=1e-15)
+    assert (cal.lam_low, cal.lam_high) == pytest.approx((0.35, 1.2), abs=1e-15)
+    assert cal.weight == pytest.approx(0.3, abs=1e-12)
+
+
+def test_equality_and_repr_leave_out_the_bookkeeping(pool):
+    cal = share(pool, 0.35)
+    bare = dataclasses.replace(cal, sample=None, pool_token=-1, clusters_token=-1,
+                               clusters_fingerprint="")
+    assert bare == cal
+    assert "token" not in repr(cal) and "fingerprint" not in repr(cal)
+
+
+def test_from_dict_refuses_a_negative_sample_count(pool):
+    d = share(pool, 0.35).to_dict()
+    assert Calibration.from_dict(d) == share(pool, 0.35)
+    d["sample"] = {"kind": "hard", "data": [2.0, -0.5, 5.0]}
+    with pytest.raises(ValueError, match="bad 'sample'"):
+        Calibration.from_dict(d)
