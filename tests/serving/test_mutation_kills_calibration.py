@@ -121,6 +121,7 @@ def test_equality_and_repr_leave_out_the_bookkeeping(pool):
                                clusters_fingerprint="")
     assert bare == cal
     assert "token" not in repr(cal) and "fingerprint" not in repr(cal)
+    assert "sample" not in repr(cal)
 
 
 def test_from_dict_refuses_a_negative_sample_count(pool):
@@ -129,3 +130,55 @@ def test_from_dict_refuses_a_negative_sample_count(pool):
     d["sample"] = {"kind": "hard", "data": [2.0, -0.5, 5.0]}
     with pytest.raises(ValueError, match="bad 'sample'"):
         Calibration.from_dict(d)
+
+
+@pytest.mark.parametrize("target, lam", [(0.2, 0.2), (1.0, 1.2), (0.0, 0.0)])
+def test_a_target_equal_to_a_step_value_is_met_on_that_step(pool, target, lam):
+    cal = share(pool, target)  # steps 0, 0.2, 0.5, 1 (representatives 0, 0.2, 0.45, 1.2)
+    assert cal.exact and cal.weight == 0.0
+    assert cal.lam_low == cal.lam_high == pytest.approx(lam, abs=1e-15)
+    assert cal.predicted_share["cheap"] == pytest.approx(target, abs=1e-15)
+
+
+@pytest.mark.parametrize("sample", [{"kind": "hard", "data": [[2.0, 3.0, 5.0]]},
+                                    {"kind": "soft", "data": [0.2, 0.3, 0.5]}])
+def test_from_dict_refuses_a_sample_of_the_wrong_rank(pool, sample):
+    d = share(pool, 0.35).to_dict()
+    d["sample"] = sample
+    with pytest.raises(ValueError, match="bad 'sample'"):
+        Calibration.from_dict(d)
+
+
+def test_from_dict_sample_is_read_only(pool):
+    cal = Calibration.from_dict(share(pool, 0.35).to_dict())
+    assert cal.sample is not None and not cal.sample[1].flags.writeable
+    np.testing.assert_array_equal(cal.sample[1], COUNTS[1])
+
+
+def test_a_budget_solved_again_is_cached_per_snapshot(pool):
+    cal = share(pool, 0.35)
+    repriced = pool.with_row(0, cost=2.0)
+    assert resolve(cal, repriced, 1.0) is resolve(cal, repriced, 1.0)
+
+
+def test_a_budget_from_json_is_refused_by_other_clusters_in_both_orders():
+    pools = []
+    for shift in (0.0, 1.0):
+        s = PoolSnapshot(np.eye(3, dtype=np.float32) + shift)
+        pools.append(s.with_model("big", 1.0, cluster_error=PSI[0])
+                     .with_model("cheap", 0.0, cluster_error=PSI[1]))
+    for mine, other in ((pools[0], pools[1]), (pools[1], pools[0])):
+        carried = Calibration.from_dict(share(mine, 0.35).to_dict())
+        assert resolve(carried, mine, 1.0).exact  # its own clusters: re-solved
+        with pytest.raises(ValueError, match="made for another pool"):
+            resolve(carried, other, 1.0)
+
+
+def test_a_budget_is_refused_by_a_pool_of_other_clusters_made_before_or_after_it():
+    older = PoolSnapshot(np.eye(3, dtype=np.float32)).with_model(
+        "big", 1.0, cluster_error=PSI[0]).with_model("cheap", 0.0, cluster_error=PSI[1])
+    newer = PoolSnapshot(np.eye(3, dtype=np.float32) * 2).with_model(
+        "big", 1.0, cluster_error=PSI[0]).with_model("cheap", 0.0, cluster_error=PSI[1])
+    for mine, other in ((older, newer), (newer, older)):
+        with pytest.raises(ValueError, match="made for another pool"):
+            resolve(share(mine, 0.35), other, 1.0)

@@ -1,0 +1,85 @@
+"""Tests written for mutants of ``learned_map.py`` that the suite let survive
+(docs/testing.md): the documented defaults, fit's required labels, that L-BFGS is the
+optimizer used when asked for, and the learned map's checks when a file is read."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uniroute import LearnedMapRouter, RouterFileError
+from uniroute.io import archive_bytes
+
+
+def data(rng, n=240, d=4):
+    centers = np.array([[6.0, 0, 0, 0], [0, 6.0, 0, 0], [0, 0, 6.0, 0]])
+    t = np.arange(n) % 3
+    X = (centers[t] + rng.standard_normal((n, d))).astype(np.float32)
+    Y = np.stack([(t == 0), (t != 2)], 1).astype(float)
+    return X, Y
+
+
+def test_defaults_are_the_documented_ones():
+    assert LearnedMapRouter().get_params() == {
+        "n_clusters": 8, "random_state": None, "encoder": None, "shrinkage": 1.0,
+        "n_init": 3, "max_iter": 100, "tol": 1e-4, "temperature": None, "l2": 1e-3,
+        "learning_rate": 0.01, "max_epochs": 100, "patience": 5, "batch_size": 512,
+        "psi_source": "validation", "optimizer": "adam", "probe_temperature": None,
+        "safe_level": None}
+
+
+@pytest.mark.parametrize("missing", [0, 1, 2])
+def test_fit_needs_all_three_label_arrays(rng, missing):
+    X, Y = data(rng)
+    args = [Y[:160], X[160:], Y[160:]]
+    args[missing] = None
+    with pytest.raises(TypeError, match="needs train_embeddings, train_correct"):
+        LearnedMapRouter(n_clusters=3, random_state=0).fit(X[:160], *args)
+
+
+def test_lbfgs_ignores_the_learning_rate_adam_does_not(rng):
+    pytest.importorskip("scipy")
+    X, Y = data(rng)
+
+    def W(**kw):
+        r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=15, **kw)
+        return r.fit(X[:160], Y[:160], X[160:], Y[160:]).map_.W
+
+    np.testing.assert_array_equal(W(optimizer="lbfgs", learning_rate=0.01),
+                                  W(optimizer="lbfgs", learning_rate=0.3))
+    assert not np.array_equal(W(optimizer="adam", learning_rate=0.01),
+                              W(optimizer="adam", learning_rate=0.3))
+
+
+@pytest.mark.parametrize("key, bad", [
+    ("map_weight", lambda W, b: W[:, :-1]), ("map_weight", lambda W, b: W.astype(np.float64)),
+    ("map_bias", lambda W, b: b[:-1]), ("map_bias", lambda W, b: b.astype(np.float64))])
+def test_a_map_of_the_wrong_shape_or_dtype_is_refused(rng, key, bad):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    r.fit(X[:160], Y[:160], X[160:], Y[160:])
+    r.add_model("m", 1.0, X[160:], Y[160:, 0])
+    arrays, fields = r._archive()
+    arrays = dict(arrays, **{key: bad(arrays["map_weight"], arrays["map_bias"])})
+    with pytest.raises(RouterFileError, match="map_weight must be float32"):
+        LearnedMapRouter.from_bytes(archive_bytes("LearnedMapRouter", arrays, fields))
+
+
+def test_fit_needs_at_least_one_training_llm(rng):
+    X, _ = data(rng)
+    with pytest.raises(ValueError, match=r"train_correct has 0 LLMs .* \(at least one\)"):
+        LearnedMapRouter(n_clusters=3, random_state=0).fit(
+            X[:160], np.zeros((160, 0)), X[160:], np.zeros((80, 0)))
+
+
+@pytest.mark.parametrize("key", ["map_weight", "map_bias"])
+def test_a_map_holding_nan_is_refused(rng, key):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    r.fit(X[:160], Y[:160], X[160:], Y[160:])
+    r.add_model("m", 1.0, X[160:], Y[160:, 0])
+    arrays, fields = r._archive()
+    bad = np.array(arrays[key])
+    bad.flat[0] = np.nan
+    with pytest.raises(RouterFileError, match="the learned map holds NaN or inf"):
+        LearnedMapRouter.from_bytes(archive_bytes("LearnedMapRouter", dict(arrays, **{key: bad}),
+                                                  fields))
