@@ -83,3 +83,37 @@ def test_a_map_holding_nan_is_refused(rng, key):
     with pytest.raises(RouterFileError, match="the learned map holds NaN or inf"):
         LearnedMapRouter.from_bytes(archive_bytes("LearnedMapRouter", dict(arrays, **{key: bad}),
                                                   fields))
+
+
+def test_fit_takes_its_arrays_by_keyword_and_cost_only_by_keyword(rng):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    r.fit(train_embeddings=X[:160], train_correct=Y[:160], val_embeddings=X[160:],
+          val_correct=Y[160:])
+    assert r.n_clusters_ == 3
+    with pytest.raises(TypeError):
+        r.fit(X[:160], Y[:160], X[160:], Y[160:], np.ones(2))
+
+
+def test_soft_assign_of_one_prompt_is_its_batch_row_and_a_softmax(rng):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    r.fit(X[:160], Y[:160], X[160:], Y[160:])
+    W, b = r.map_.W.astype(np.float64), r.map_.b.astype(np.float64)
+    z = X[5].astype(np.float64) @ W.T + b
+    want = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    np.testing.assert_allclose(r.soft_assign(X[5]), want, atol=1e-5)
+    np.testing.assert_array_equal(r.soft_assign(X[5]), r.soft_assign(X[5:6])[0])
+
+
+def test_a_file_without_a_temperature_loads_with_temperature_zero(rng):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    r.fit(X[:160], Y[:160], X[160:], Y[160:])
+    r.add_model("m", 1.0, X[160:], Y[160:, 0])
+    arrays, fields = r._archive()
+    fields = dict(fields, learned_map={k: v for k, v in fields["learned_map"].items()
+                                       if k != "temperature"})
+    loaded = LearnedMapRouter.from_bytes(archive_bytes("LearnedMapRouter", arrays, fields))
+    assert loaded.temperature_ == 0.0
+    np.testing.assert_array_equal(loaded.route(X), r.route(X))
