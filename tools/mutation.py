@@ -62,7 +62,9 @@ MODULES: dict[str, list[str]] = {
                     "tests/serving/test_production_calibration.py",
                     "--deselect=tests/serving/test_production_calibration.py::"
                     "test_calibrated_dollar_budget_on_real_data"],
-    "_router_base.py": ["tests/router/test_router.py", "tests/router/test_decisions.py",
+    "_router_base.py": ["tests/router/test_mutation_kills_router_base.py",
+                        "tests/router/test_mutation_kills_router.py",
+                        "tests/router/test_router.py", "tests/router/test_decisions.py",
                         "tests/serving/test_production_pool.py",
                         "tests/router/test_router_siblings.py", *_SLOW],
     "router.py": ["tests/router/test_mutation_kills_router.py",

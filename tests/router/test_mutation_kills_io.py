@@ -106,3 +106,73 @@ def test_an_npy_member_of_version_0_is_refused(saved, tmp_path):
             zf.writestr(name, data)
     with pytest.raises(RouterFileError, match="unsupported npy version"):
         UniRouter.load(out)
+
+
+def test_metadata_keys_in_another_order_still_verify(saved, tmp_path):
+    files = members(saved)
+    meta = json.loads(files["metadata.json"])
+    files["metadata.json"] = json.dumps(dict(reversed(list(meta.items())))).encode()
+    out = tmp_path / "reordered.npz"
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    assert UniRouter.load(out).models == UniRouter.load(saved).models
+
+
+def test_arrays_larger_than_256_bytes_round_trip(rng):
+    X = rng.standard_normal((200, 16)).astype(np.float32)
+    r = UniRouter(n_clusters=12, random_state=0).fit(X)  # centroids: 768 bytes
+    r.add_model("a", 1.0, X, (np.arange(200) % 3 == 0).astype(float))
+    loaded = UniRouter.from_bytes(r.to_bytes())
+    np.testing.assert_array_equal(loaded.centroids_, r.centroids_)
+    np.testing.assert_array_equal(loaded.route(X), r.route(X))
+
+
+def rewrite(saved, out, metadata: bytes, deflate: bool = False):
+    files = members(saved)
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in files.items():
+            if name == "metadata.json":
+                data = metadata
+            zf.writestr(name, data,
+                        compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED)
+    return out
+
+
+def test_metadata_is_capped_at_exactly_16_mib(saved, tmp_path):
+    cap = 16 * 2**20  # SECURITY.md: "The metadata member is capped at 16 MiB"
+    body = members(saved)["metadata.json"]
+    padded = b" " * (cap - len(body)) + body  # exactly the cap, the JSON at the end
+    assert len(padded) == cap
+    ok = UniRouter.load(rewrite(saved, tmp_path / "cap.npz", padded, deflate=True))
+    assert ok.models == UniRouter.load(saved).models
+    with pytest.raises(RouterFileError, match="metadata.json is larger than 16777216"):
+        UniRouter.load(rewrite(saved, tmp_path / "over.npz", b" " + padded, deflate=True))
+
+
+def test_max_bytes_equal_to_the_arrays_total_is_enough(saved):
+    arrays, _ = read_archive(str(saved), "UniRouter")
+    total = sum(a.nbytes for a in arrays.values())
+    assert UniRouter.load(saved, max_bytes=total).models == ["a", "b"]
+    with pytest.raises(RouterFileError, match="more than max_bytes"):
+        UniRouter.load(saved, max_bytes=total - 1)
+
+
+def test_an_npy_header_shape_other_than_the_metadata_is_refused(saved, tmp_path):
+    from uniroute.io import _checksum
+
+    files = members(saved)
+    meta = json.loads(files["metadata.json"])
+    arrs = {k[:-4]: np.load(io.BytesIO(v)) for k, v in files.items() if k.endswith(".npy")}
+    arrs["extra"] = np.arange(6.0).reshape(3, 2)  # signed as (3, 2) ...
+    meta["arrays"]["extra"] = {"dtype": "<f8", "shape": [3, 2]}
+    meta["checksum"]["value"] = _checksum(meta, arrs)
+    out = tmp_path / "transposed.npz"
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("metadata.json", json.dumps(meta))
+        for k, v in arrs.items():
+            buf = io.BytesIO()
+            np.save(buf, v.reshape(2, 3) if k == "extra" else v)  # ... stored as (2, 3)
+            zf.writestr(f"{k}.npy", buf.getvalue())
+    with pytest.raises(RouterFileError, match="header says"):
+        read_archive(str(out), "UniRouter")

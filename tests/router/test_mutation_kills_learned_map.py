@@ -117,3 +117,21 @@ def test_a_file_without_a_temperature_loads_with_temperature_zero(rng):
     loaded = LearnedMapRouter.from_bytes(archive_bytes("LearnedMapRouter", arrays, fields))
     assert loaded.temperature_ == 0.0
     np.testing.assert_array_equal(loaded.route(X), r.route(X))
+
+
+def test_a_mismatch_of_training_llms_names_both_counts(rng):
+    X, Y = data(rng)
+    with pytest.raises(ValueError, match="^train_correct has 2 LLMs and val_correct 1;"):
+        LearnedMapRouter(n_clusters=3, random_state=0).fit(X[:160], Y[:160], X[160:],
+                                                           Y[160:, :1])
+
+
+def test_psi_source_train_estimates_psi_from_the_training_labels(rng):
+    X, Y = data(rng)
+    Yv = Y[160:, ::-1].copy()  # validation labels of the models swapped
+
+    def W(source):
+        r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=5, psi_source=source)
+        return r.fit(X[:160], Y[:160], X[160:], Yv).map_.W
+
+    assert not np.allclose(W("train"), W("validation"))

@@ -77,11 +77,47 @@ def test_probe_costs_are_summed_per_cluster_by_hand(rng):
     np.testing.assert_array_equal(r._state.cost_count[0], want_count)
     with pytest.raises(ValueError, match="probe_cost must be finite and >= 0"):
         r.add_model("b", 1.0, X, np.ones(90), probe_cost=np.full(90, -0.5))
-    with pytest.raises(ValueError, match="probe_cost has length 3, expected 90"):
-        r.add_model("b", 1.0, X, np.ones(90), probe_cost=np.ones(3))
+    for n in (3, 100):
+        with pytest.raises(ValueError, match=f"probe_cost has length {n}, expected 90"):
+            r.add_model("b", 1.0, X, np.ones(90), probe_cost=np.ones(n))
 
 
 def test_an_unfitted_router_has_an_empty_pool():
     r = UniRouter()
     assert r.models == [] and r.costs.shape == (0,) and r.cluster_error_.shape == (0, 0)
     assert r.probe_count_.shape == (0, 0)
+
+
+def test_pool_changes_take_the_model_by_keyword_and_options_only_by_keyword(rng):
+    X, t = clustered(rng)
+    r = UniRouter(n_clusters=3, random_state=0, encoder="enc").fit(X)
+    y = (t == 0).astype(float)
+    r.add_model(name="a", cost=1.0, embeddings=X, correct=y)
+    r.observe(name="a", embeddings=X[:30], correct=np.ones(30))
+    P, H = X[:45], X[45:]
+    r.tune_shrinkage(probe_embeddings=P, probe_correct=y[:45, None],
+                     heldout_embeddings=H, heldout_correct=y[45:, None])
+    with pytest.raises(TypeError):
+        r.add_model("b", 1.0, X, y, "enc")
+    with pytest.raises(TypeError):
+        r.observe("a", X, y, "enc")
+    with pytest.raises(TypeError):
+        r.tune_shrinkage(P, y[:45, None], H, y[45:, None], (0.0, 1.0))
+
+
+def test_an_equal_encoder_name_is_accepted_whatever_string_object_it_is(rng):
+    X, t = clustered(rng)
+    r = UniRouter.from_bytes(UniRouter(n_clusters=3, random_state=0, encoder="toy-encoder")
+                             .fit(X).add_model("a", 1.0, X, np.ones(90)).to_bytes())
+    name = "".join(["toy-", "encoder"])  # equal, not the same object
+    r.add_model("b", 0.5, X, (t == 1).astype(float), encoder=name)
+    assert r.models == ["a", "b"]
+    with pytest.raises(ValueError, match="come from encoder 'other'"):
+        r.add_model("c", 0.5, X, np.ones(90), encoder="other")
+
+
+def test_repr_of_an_unfitted_and_a_fitted_router(rng):
+    assert repr(UniRouter()) == "UniRouter(n_clusters=8, unfitted, models=0, encoder=None)"
+    X, _ = clustered(rng)
+    r = UniRouter(n_clusters=3, random_state=0).fit(X).add_model("a", 1.0, X, np.ones(90))
+    assert repr(r) == "UniRouter(n_clusters=3, dim=4, models=1, encoder=None)"

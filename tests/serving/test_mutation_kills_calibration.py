@@ -169,7 +169,9 @@ def test_a_budget_from_json_is_refused_by_other_clusters_in_both_orders():
                      .with_model("cheap", 0.0, cluster_error=PSI[1]))
     for mine, other in ((pools[0], pools[1]), (pools[1], pools[0])):
         carried = Calibration.from_dict(share(mine, 0.35).to_dict())
-        assert resolve(carried, mine, 1.0).exact  # its own clusters: re-solved
+        again = resolve(carried, mine, 1.0)  # its own clusters: re-solved, to the bit
+        assert again.exact and again.weight == share(mine, 0.35).weight
+        assert again.predicted_share == share(mine, 0.35).predicted_share
         with pytest.raises(ValueError, match="made for another pool"):
             resolve(carried, other, 1.0)
 
