@@ -176,3 +176,12 @@ def test_an_npy_header_shape_other_than_the_metadata_is_refused(saved, tmp_path)
             zf.writestr(f"{k}.npy", buf.getvalue())
     with pytest.raises(RouterFileError, match="header says"):
         read_archive(str(out), "UniRouter")
+
+
+@pytest.mark.parametrize("value", ["0" * 64, "f" * 64])
+def test_a_wrong_checksum_is_refused_whichever_way_it_sorts(saved, value):
+    def edit(m):
+        m["checksum"]["value"] = value
+
+    with pytest.raises(RouterFileError, match="checksum mismatch"):
+        UniRouter.load(forge(saved, edit, resign=False))

@@ -135,3 +135,29 @@ def test_psi_source_train_estimates_psi_from_the_training_labels(rng):
         return r.fit(X[:160], Y[:160], X[160:], Yv).map_.W
 
     assert not np.allclose(W("train"), W("validation"))
+
+
+def test_one_training_llm_is_enough_and_counts_must_agree_both_ways(rng):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    assert r.fit(X[:160], Y[:160, :1], X[160:], Y[160:, :1]).n_clusters_ == 3
+    with pytest.raises(ValueError, match="^train_correct has 1 LLMs and val_correct 2;"):
+        LearnedMapRouter(n_clusters=3, random_state=0).fit(X[:160], Y[:160, :1], X[160:],
+                                                           Y[160:])
+
+
+@pytest.mark.parametrize("edit", [
+    lambda a: a.pop("map_weight"),
+    lambda a: a.update(map_bias=np.zeros(4, np.float32)),
+    lambda a: a.update(map_bias=a["map_bias"].astype(np.int32)),
+    lambda a: a.update(map_weight=a["map_weight"].astype(np.int32))])
+def test_a_missing_longer_or_integer_map_is_refused(rng, edit):
+    X, Y = data(rng)
+    r = LearnedMapRouter(n_clusters=3, random_state=0, max_epochs=3)
+    r.fit(X[:160], Y[:160], X[160:], Y[160:])
+    r.add_model("m", 1.0, X[160:], Y[160:, 0])
+    arrays, fields = r._archive()
+    arrays = dict(arrays)
+    edit(arrays)
+    with pytest.raises(RouterFileError, match="map_weight must be float32"):
+        LearnedMapRouter.from_bytes(archive_bytes("LearnedMapRouter", arrays, fields))

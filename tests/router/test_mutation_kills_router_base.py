@@ -121,3 +121,11 @@ def test_repr_of_an_unfitted_and_a_fitted_router(rng):
     X, _ = clustered(rng)
     r = UniRouter(n_clusters=3, random_state=0).fit(X).add_model("a", 1.0, X, np.ones(90))
     assert repr(r) == "UniRouter(n_clusters=3, dim=4, models=1, encoder=None)"
+
+
+def test_the_encoder_dim_is_recorded_by_fit_only_with_an_encoder(rng):
+    X, _ = clustered(rng)
+    named = UniRouter(n_clusters=3, random_state=0, encoder="e").fit(X)
+    assert named._archive()[1]["encoder"] == {"name": "e", "dim": 4}
+    bare = UniRouter(n_clusters=3, random_state=0).fit(X)
+    assert bare._archive()[1]["encoder"] == {"name": None, "dim": None}

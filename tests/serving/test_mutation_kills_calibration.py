@@ -184,3 +184,19 @@ def test_a_budget_is_refused_by_a_pool_of_other_clusters_made_before_or_after_it
     for mine, other in ((older, newer), (newer, older)):
         with pytest.raises(ValueError, match="made for another pool"):
             resolve(share(mine, 0.35), other, 1.0)
+
+
+def test_from_dict_accepts_a_sample_with_an_empty_cluster(pool):
+    d = share(pool, 0.35).to_dict()
+    d["sample"] = {"kind": "hard", "data": [2.0, 0.0, 5.0]}
+    assert Calibration.from_dict(d).sample[1].tolist() == [2.0, 0.0, 5.0]
+
+
+def test_the_step_tolerance_is_relative_to_the_values():
+    s = PoolSnapshot(np.eye(3, dtype=np.float32))
+    s = s.with_model("big", 1000.0, cluster_error=PSI[0] / 1000)
+    s = s.with_model("cheap", 0.0, cluster_error=PSI[1] / 1000)
+    # average cost steps 1000, 800, 500, 0; a target 5e-11 above 500 (1e-13 of it)
+    cal = calibrate(s, COUNTS, 10, "cost", 500 * (1 + 1e-13), None, 1.0)
+    assert cal.exact and cal.weight == 0.0
+    assert cal.predicted_cost == pytest.approx(500.0, abs=1e-9)
