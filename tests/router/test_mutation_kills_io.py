@@ -185,3 +185,43 @@ def test_a_wrong_checksum_is_refused_whichever_way_it_sorts(saved, value):
 
     with pytest.raises(RouterFileError, match="checksum mismatch"):
         UniRouter.load(forge(saved, edit, resign=False))
+
+
+def test_a_file_of_another_kind_is_refused_whichever_way_the_kinds_sort(saved):
+    from uniroute import LearnedMapRouter
+
+    with pytest.raises(RouterFileError, match="holds a 'UniRouter', expected a "
+                                              "'LearnedMapRouter'"):
+        LearnedMapRouter.load(saved)
+    with pytest.raises(RouterFileError, match="holds a 'LearnedMapRouter', expected a "
+                                              "'UniRouter'"):
+        read_archive(archive_bytes("LearnedMapRouter", {"a": np.zeros(1)}, {}), "UniRouter")
+
+
+@pytest.mark.parametrize("member", ["sub/x.npy", "sub\\x.npy"])
+def test_a_member_in_a_folder_either_separator_is_refused(saved, member):
+    with pytest.raises(RouterFileError, match="is not a plain file"):
+        UniRouter.load(forge(saved, extra={member: b"x"}))
+
+
+def test_duplicate_members_and_npy_version_3_are_refused(saved, tmp_path):
+    files = members(saved)
+    dup = tmp_path / "dup.npz"
+    with zipfile.ZipFile(dup, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            zf.writestr("cost.npy", files["cost.npy"])
+    with pytest.raises(RouterFileError, match="duplicate archive members"):
+        UniRouter.load(dup)
+    v3 = tmp_path / "v3.npz"
+    with zipfile.ZipFile(v3, "w") as zf:
+        for name, data in files.items():
+            if name == "cost.npy":
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.load(io.BytesIO(data)), version=(2, 0))
+                data = buf.getvalue()
+                data = data[:6] + b"\x03" + data[7:]  # a v2 header under version (3, 0)
+            zf.writestr(name, data)
+    with pytest.raises(RouterFileError, match="unsupported npy version"):
+        UniRouter.load(v3)

@@ -148,6 +148,7 @@ def test_one_training_llm_is_enough_and_counts_must_agree_both_ways(rng):
 
 @pytest.mark.parametrize("edit", [
     lambda a: a.pop("map_weight"),
+    lambda a: a.update(map_weight=np.zeros((3, 5), np.float32)),
     lambda a: a.update(map_bias=np.zeros(4, np.float32)),
     lambda a: a.update(map_bias=a["map_bias"].astype(np.int32)),
     lambda a: a.update(map_weight=a["map_weight"].astype(np.int32))])

@@ -129,3 +129,22 @@ def test_the_encoder_dim_is_recorded_by_fit_only_with_an_encoder(rng):
     assert named._archive()[1]["encoder"] == {"name": "e", "dim": 4}
     bare = UniRouter(n_clusters=3, random_state=0).fit(X)
     assert bare._archive()[1]["encoder"] == {"name": None, "dim": None}
+
+
+def test_more_argument_checks_in_both_directions(rng):
+    for bad in ("Auto", "zz"):
+        with pytest.raises(ValueError, match=f"got '{bad}'"):
+            check_shrinkage(bad, allow_auto=True)
+    X, t = clustered(rng)
+    assert UniRouter(n_clusters=3, random_state=0).fit(X[:3]).n_clusters_ == 3  # n == K
+    r = UniRouter(n_clusters=3, random_state=0, encoder="toy-encoder").fit(X)
+    r.add_model("a", 1.0, X, np.ones(90))
+    with pytest.raises(ValueError, match="embeddings and correct must be given together"):
+        r.update_model("a", correct=np.ones(90))
+    with pytest.raises(ValueError, match="embeddings and correct must be given together"):
+        r.update_model("a", embeddings=X)
+    with pytest.raises(ValueError, match=r"expected the same LLMs \(at least one\)"):
+        r.tune_shrinkage(X[:45], np.ones((45, 0)), X[45:], np.ones((45, 0)))
+    for other in ("a-encoder", "zz-encoder"):
+        with pytest.raises(ValueError, match=f"come from encoder '{other}'"):
+            r.add_model("b", 1.0, X, np.ones(90), encoder=other)
