@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 NAMES = {"knn": "K-NN", "uniroute_kmeans": "UniRoute (K-means)",
-         "uniroute_learned_map": "UniRoute (LearnedMap)"}
+         "uniroute_learned_map": "UniRoute (LearnedMap)",
+         "uniroute_kmeans_f1": "UniRoute (K-means), F.1",
+         "uniroute_learned_map_f1": "UniRoute (LearnedMap), F.1"}
 START, END = "<!-- parity-table:start -->", "<!-- parity-table:end -->"
 
 

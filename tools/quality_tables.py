@@ -119,9 +119,9 @@ def targets(doc: dict[str, Any]) -> list[str]:
                        f"<= 5 in 100: {'met' if ok else '**missed**'}); its Area cost "
                        f"against the same router without it: {cost:+.4f}")
     if "best_single" in methods:
-        out.append(f"- Best single LLM (chosen on the probes) itself misses in "
-                   f"{methods['best_single']['qnc']['not_reached']} trials: the validation-best "
-                   "LLM is not the test-best there")
+        n = methods["best_single"]["qnc"]["not_reached"]
+        out.append(f"- Best single LLM (chosen on the probes) itself misses in {n} trials"
+                   + (": the validation-best LLM is not the test-best there" if n else ""))
     return out
 
 
