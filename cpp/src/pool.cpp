@@ -15,6 +15,10 @@ namespace uniroute {
 namespace {
 
 constexpr int kPlanes = 64;
+// A budget's hash reads about this many evenly spaced coordinates of an embedding (all of
+// them below 2 x kHashDims dims): enough for a prompt's key, and the planes stay small
+// enough to share the cache with the centroids of a single decision.
+constexpr Index kHashDims = 128;
 constexpr size_t kTableCache = 16;
 constexpr Index kRowBlock = 64;
 
@@ -51,18 +55,26 @@ void dot_rows(const float* X, Index n, const float* W, Index K, Index d, float* 
   detail::active_kernels().dot_rows(X, n, W, K, d, out);
 }
 
+Index hash_stride(Index d) { return std::max<Index>(1, d / kHashDims); }
+
+Index hash_dims(Index d) {
+  const Index s = hash_stride(d);
+  return (d + s - 1) / s;
+}
+
 std::shared_ptr<const std::vector<float>> hash_planes(Index d) {
   static std::mutex mutex;
   static std::map<Index, std::shared_ptr<const std::vector<float>>> cache;
   std::lock_guard<std::mutex> lock(mutex);
   auto& slot = cache[d];
   if (!slot) {
-    auto planes = std::make_shared<std::vector<float>>(static_cast<size_t>(kPlanes * d));
-    for (Index i = 0; i < d; ++i) {
+    const Index h = hash_dims(d);
+    auto planes = std::make_shared<std::vector<float>>(static_cast<size_t>(kPlanes * h));
+    for (Index i = 0; i < h; ++i) {
       for (Index p = 0; p < kPlanes; ++p) {
         const std::uint64_t bits = splitmix64(static_cast<std::uint64_t>(i * kPlanes + p));
         const double v = static_cast<double>(bits >> 11) * std::ldexp(1.0, -52) - 1.0;
-        (*planes)[static_cast<size_t>(p * d + i)] = static_cast<float>(v);
+        (*planes)[static_cast<size_t>(p * h + i)] = static_cast<float>(v);
       }
     }
     slot = std::move(planes);
@@ -72,9 +84,15 @@ std::shared_ptr<const std::vector<float>> hash_planes(Index d) {
 
 void mix_uniform(const float* X, Index n, Index d, double* out) {
   const auto planes = hash_planes(d);
-  over_blocks(n, double(kPlanes) * double(d), [&](Index r0, Index nr) {
+  const Index stride = hash_stride(d), h = hash_dims(d);
+  over_blocks(n, double(kPlanes) * double(h), [&](Index r0, Index nr) {
     float proj[kRowBlock * kPlanes];
-    dot_rows(X + r0 * d, nr, planes->data(), kPlanes, d, proj);
+    std::vector<float> rows(static_cast<size_t>(nr * h));  // the coordinates hashed
+    for (Index i = 0; i < nr; ++i) {
+      const float* x = X + (r0 + i) * d;
+      for (Index j = 0; j < h; ++j) rows[static_cast<size_t>(i * h + j)] = x[j * stride];
+    }
+    dot_rows(rows.data(), nr, planes->data(), kPlanes, h, proj);
     for (Index i = 0; i < nr; ++i) {
       std::uint64_t key = 0;
       for (int p = 0; p < kPlanes; ++p) {

@@ -133,8 +133,9 @@ class Calibration:
 def mix_uniform(X: np.ndarray) -> np.ndarray:
     """A deterministic number in [0, 1) per prompt, from its embedding ``(n, dim)``.
 
-    The signs of 64 fixed random projections form a 64-bit key (locality-sensitive, so
-    float noise from batching or float16 storage rarely changes it), mixed by
+    The signs of 64 fixed random projections of the embedding (of its 128 evenly spaced
+    coordinates, or all of them below 256 dims) form a 64-bit key (locality-sensitive,
+    so float noise from batching or float16 storage rarely changes it), mixed by
     splitmix64 into a uniform number. Computed by the core (the planes are built once
     per dim), with the same per-row arithmetic that routing with a budget uses.
     """

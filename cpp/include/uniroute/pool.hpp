@@ -102,10 +102,17 @@ class CompiledPool {
 };
 
 // The budget mix: a deterministic number in [0, 1) per row of X (n, d), from the signs
-// of 64 fixed pseudo-random projections (bit p = x . plane_p > 0) mixed by splitmix64.
+// of 64 fixed pseudo-random projections (bit p = x_s . plane_p > 0, x_s the hash_dims(d)
+// coordinates x[j * hash_stride(d)]) mixed by splitmix64.
 void mix_uniform(const float* X, Index n, Index d, double* out);
 
-// The 64 hash planes of dimension d, (64, d) row-major (cached per d).
+// The coordinates a budget's hash reads: every hash_stride(d)-th, hash_dims(d) of them
+// (all of them for d < 256; 128 for d = 768).
+Index hash_stride(Index d);
+Index hash_dims(Index d);
+
+// The 64 hash planes for embeddings of dimension d, (64, hash_dims(d)) row-major
+// (cached per d).
 std::shared_ptr<const std::vector<float>> hash_planes(Index d);
 
 // out (n, K) = X (n, d) . W (K, d)^T, each entry summed in one fixed order that does
