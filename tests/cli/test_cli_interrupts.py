@@ -31,6 +31,23 @@ def session_members(sid: int) -> list[int]:
     return out
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"resource_tracker" not in cmd
+
+
 @pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C)", "SIGTERM to the command"])
 def test_interrupt_stops_every_process_within_2_s(how):
     proc = subprocess.Popen(
@@ -44,7 +61,11 @@ def test_interrupt_stops_every_process_within_2_s(how):
             assert proc.poll() is None, proc.stderr.read()
             assert time.monotonic() < deadline, "the workers never started"
             time.sleep(0.1)
-        time.sleep(1.0)  # the workers are inside their first trials
+        # the workers are inside their first trials: each has used CPU time
+        while not all(_cpu_seconds(pid) > 0.5 for pid in session_members(proc.pid)
+                      if pid != proc.pid and _is_worker(pid)):
+            assert time.monotonic() < deadline, "the workers never started a trial"
+            time.sleep(0.1)
         sent = time.monotonic()
         if how.startswith("SIGINT"):
             os.killpg(proc.pid, signal.SIGINT)
