@@ -280,27 +280,19 @@ def run_in_workers(worker: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: in
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT while worker processes are spawned (main thread only): spawned
-    children inherit an ignored SIGINT, so a Ctrl-C never interrupts a worker's start-up.
-    SIGINT is also blocked meanwhile (as multiprocessing's resource tracker does), so a
-    Ctrl-C pressed during the window stays pending and reaches this process when the
-    window closes, instead of being lost (Linux never discards a blocked signal); the
-    children inherit the block too and keep ignoring SIGINT. The window lasts while the
-    workers are launched, not while they run."""
+    children inherit an ignored SIGINT (not a handler, nor a blocked mask), so a Ctrl-C
+    never interrupts a worker's start-up. The window lasts while the workers are
+    launched, not while they run."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    can_block = hasattr(signal, "pthread_sigmask")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if can_block:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        if can_block:  # a Ctrl-C of the window is delivered now
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _stop_workers(pool: Any, timeout: float = 1.0) -> None:
