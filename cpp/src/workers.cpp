@@ -9,6 +9,7 @@
 // purpose, as it may hold locks taken by threads that are gone). The pool is never
 // destroyed: its threads sleep until the process exits.
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -86,6 +87,14 @@ class Pool {
   std::exception_ptr error_;
 
   bool grow(int n) {
+    // The workers start with every signal blocked (they inherit this thread's mask), so
+    // a process-directed signal such as Ctrl-C's SIGINT always goes to an application
+    // thread: Python handles signals only in its main thread, which a signal taken by
+    // a worker would not wake.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    bool ok = true;
     try {
       while (static_cast<int>(threads_.size()) < n) {
         const int index = static_cast<int>(threads_.size()) + 1;
@@ -93,9 +102,10 @@ class Pool {
         threads_.emplace_back([this, index, seen] { loop(index, seen); });
       }
     } catch (...) {  // no thread could be started: this job runs on the caller
-      return static_cast<int>(threads_.size()) >= n;
+      ok = static_cast<int>(threads_.size()) >= n;
     }
-    return true;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return ok;
   }
 
   void work(int worker) {
