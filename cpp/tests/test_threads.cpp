@@ -55,7 +55,7 @@ TEST_CASE("routing from many threads gives the single-threaded answers") {
   CHECK(wrong.load() == 0);
 }
 
-// ------------------------------------------------- the persistent workers (run_tasks)
+// ------------------------------------------------- the task split (run_tasks)
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -86,7 +86,7 @@ TEST_CASE("the workers run every task exactly once, on valid worker ids") {
   }
 }
 
-TEST_CASE("an exception in a task reaches the caller and the workers stay usable") {
+TEST_CASE("an exception in a task reaches the caller and later jobs still run") {
   bool thrown = false;
   try {
     uniroute::detail::parallel_for(100, 2, [&](Index t, int) {
@@ -99,7 +99,7 @@ TEST_CASE("an exception in a task reaches the caller and the workers stay usable
   CHECK(each_task_once(500, 2));
 }
 
-TEST_CASE("nested and concurrent jobs complete (a busy pool runs the job on the caller)") {
+TEST_CASE("nested and concurrent jobs complete") {
   std::atomic<long> sum{0};
   uniroute::detail::parallel_for(8, 2, [&](Index t, int) {
     uniroute::detail::parallel_for(10, 2, [&](Index u, int) { sum.fetch_add(t * 10 + u); });
