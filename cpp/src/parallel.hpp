@@ -1,6 +1,7 @@
 // Internal: one level of worker threads over independent tasks (row blocks).
-// Threads start per call (tens of microseconds, cpp/src/workers.cpp), so only batch work
-// large enough to amortise them is split; the caller's thread does a share itself.
+// The workers are persistent (cpp/src/workers.cpp): waking one costs microseconds, not
+// the tens of microseconds of starting a thread, so a batch of a few dozen rows can
+// use both cores. The caller's thread does a share of the work itself.
 #pragma once
 #include <algorithm>
 #include <exception>
@@ -15,15 +16,18 @@ namespace detail {
 // Workers to use for `tasks` tasks of about `work_per_task` multiply-adds each.
 inline int workers_for(Index tasks, double work_per_task) {
   const double total = static_cast<double>(tasks) * work_per_task;
-  if (tasks < 2 || total < 4.0e6) return 1;  // below ~1 ms of work: not worth a thread
+  if (tasks < 2 || total < 1.0e6) return 1;  // below ~20 us of work: one thread
   return static_cast<int>(std::min<Index>(num_threads(), tasks));
 }
 
 // Type-erased task body: body(ctx, task, worker).
 using TaskFn = void (*)(void* ctx, Index task, int worker);
 
-// Runs body(ctx, t, w) for t in [0, tasks) on `workers` threads (w = 0 is the caller),
-// tasks handed out dynamically. The first exception is rethrown after all have stopped.
+// Runs body(ctx, t, w) for t in [0, tasks) on up to `workers` threads of the shared
+// pool (w = 0 is the caller, 1.. the pool threads taking part), tasks handed out
+// dynamically. If the pool is busy (another thread's job, or a nested call) the caller
+// runs every task itself with w = 0. The first exception is rethrown after all
+// participants have stopped.
 void run_tasks(Index tasks, int workers, TaskFn body, void* ctx);
 
 // Runs f(task, worker) for task in [0, tasks) on `workers` threads (worker 0 is the

@@ -55,7 +55,7 @@ TEST_CASE("routing from many threads gives the single-threaded answers") {
   CHECK(wrong.load() == 0);
 }
 
-// ------------------------------------------------- the task split (run_tasks)
+// ------------------------------------------------- the persistent workers (run_tasks)
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -86,7 +86,7 @@ TEST_CASE("the workers run every task exactly once, on valid worker ids") {
   }
 }
 
-TEST_CASE("an exception in a task reaches the caller and later jobs still run") {
+TEST_CASE("an exception in a task reaches the caller and the workers stay usable") {
   bool thrown = false;
   try {
     uniroute::detail::parallel_for(100, 2, [&](Index t, int) {
@@ -99,7 +99,7 @@ TEST_CASE("an exception in a task reaches the caller and later jobs still run") 
   CHECK(each_task_once(500, 2));
 }
 
-TEST_CASE("nested and concurrent jobs complete") {
+TEST_CASE("nested and concurrent jobs complete (a busy pool runs the job on the caller)") {
   std::atomic<long> sum{0};
   uniroute::detail::parallel_for(8, 2, [&](Index t, int) {
     uniroute::detail::parallel_for(10, 2, [&](Index u, int) { sum.fetch_add(t * 10 + u); });
