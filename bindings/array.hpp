@@ -44,7 +44,8 @@ struct View {
   bool swap = false;
   std::string name;
   std::string dtype;
-  py::array owner;  // keeps a converted array alive as long as the view
+  py::object owner;  // keeps a converted array alive as long as the view (py::object:
+                     // a default py::array would allocate an empty numpy array)
 };
 
 // Any array-like as an ndarray (lists and scalars go through numpy.asarray).

@@ -72,17 +72,21 @@ double as_number(const py::handle& h, const char* name) {
 }
 
 // allowed: None, or a bool mask (M,) or (n, M) (names were turned into a mask in Python).
-py::array allowed_mask(const py::handle& h, Index n, Index M, bool single,
-                                       uniroute::RouteRequest& req) {
-  if (h.is_none()) return {};
-  const py::array a = py::isinstance<py::array>(h) ? py::reinterpret_borrow<py::array>(h)
-                                                   : py::array();
-  if (!a || a.dtype().kind() != 'b') {
+// (Returns py::object, not py::array: a default py::array is a new empty numpy array,
+// two of which per call were a third of a small route's time.)
+py::object allowed_mask(const py::handle& h, Index n, Index M, bool single,
+                        uniroute::RouteRequest& req) {
+  if (h.is_none()) return py::object();
+  const bool is_array = py::isinstance<py::array>(h);
+  if (!is_array || py::reinterpret_borrow<py::array>(h).dtype().kind() != 'b') {
     type_error("allowed must be model names, or a bool mask of shape (n_models,) or "
                "(n_prompts, n_models); got " +
                std::string(py::str(h.get_type().attr("__name__"))) +
-               (a ? " of dtype " + std::string(py::str(a.dtype())) : std::string()));
+               (is_array ? " of dtype " +
+                               std::string(py::str(py::reinterpret_borrow<py::array>(h).dtype()))
+                         : std::string()));
   }
+  const auto a = py::reinterpret_borrow<py::array>(h);
   const bool shared = a.ndim() == 1 && a.shape(0) == M;
   const bool rows = a.ndim() == 2 && a.shape(0) == n && a.shape(1) == M;
   if (!shared && !rows) {
@@ -104,9 +108,9 @@ py::array allowed_mask(const py::handle& h, Index n, Index M, bool single,
 }
 
 // max_cost: None, a number, or an array (n,) of numbers >= 0.
-py::array_t<double> cap_values(const py::handle& h, Index n, uniroute::RouteRequest& req,
-                               double& scalar) {
-  if (h.is_none()) return {};
+py::object cap_values(const py::handle& h, Index n, uniroute::RouteRequest& req,
+                      double& scalar) {
+  if (h.is_none()) return py::object();
   if (PyFloat_CheckExact(h.ptr()) || (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr()))) {
     scalar = py::cast<double>(h);
   } else {
@@ -127,7 +131,7 @@ py::array_t<double> cap_values(const py::handle& h, Index n, uniroute::RouteRequ
       }
       req.max_cost = caps.data();
       req.max_cost_stride = 1;
-      return caps;
+      return std::move(caps);
     }
     scalar = py::cast<double>(a.attr("item")());
   }
@@ -135,15 +139,15 @@ py::array_t<double> cap_values(const py::handle& h, Index n, uniroute::RouteRequ
   if (scalar < 0) value_error("max_cost must be >= 0, got " + std::to_string(scalar));
   req.max_cost = &scalar;
   req.max_cost_stride = 0;
-  return {};
+  return py::object();
 }
 
 // One route call; fills `out` (n) and, when given, the details.
 struct Call {
   Rows rows;
   uniroute::RouteRequest req;
-  py::array mask;
-  py::array_t<double> caps;
+  py::object mask;  // keep the converted mask and caps alive (null when not given)
+  py::object caps;
   double cap = 0.0;
 };
 

@@ -78,8 +78,15 @@ class RoutingMixin:
             The result of :meth:`calibrate`: route with its (possibly mixed) lam, solved
             again on the current pool if the pool changed since.
         """
-        pool = self._pool()  # type: ignore[attr-defined]
-        idx = self._route(pool, embeddings, lam, encoder, allowed, max_cost, strict, budget)
+        pool = self.__dict__.get("pool_")  # the snapshot (see RouterBase._state)
+        if (pool is not None and pool.names and encoder is None and allowed is None
+                and max_cost is None and budget is None and not strict):
+            # The unconstrained request: the same core call as _route makes with these
+            # arguments (its defaults), minus the Python steps it does not need.
+            idx = pool.compiled().route(embeddings, lam)
+        else:
+            pool = self._pool()  # type: ignore[attr-defined]
+            idx = self._route(pool, embeddings, lam, encoder, allowed, max_cost, strict, budget)
         if type(idx) is int:
             return pool.names[idx]
         return pool.names_array()[idx]
