@@ -8,6 +8,8 @@ performance targets; run alone on the machine). Every benchmark records
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -30,8 +32,20 @@ def tag(benchmark, role: str, impl: str, **extra) -> None:
     benchmark.extra_info.update(role=role, impl=impl, **extra)
 
 
+# Seconds a contender waits before it is timed, when benchmarks are timed: the thread
+# pools of the others go idle first. OpenBLAS's threads spin for 2**28 cycles (~0.1 s)
+# after each call and OpenMP's (faiss, scikit-learn) for a while too; timed inside that
+# window, any contender shares the two cores with busy-waiting threads of another
+# library or of the float64 reference that set up the problem (measured: assign at N=64
+# and N=1,000 came out 2-3x slower right after the reference than alone).
+SETTLE_S = 0.3
+
+
 def run(benchmark, fn, *args, rounds: int, warmup: int = 1, iterations: int = 1):
-    """Fixed rounds (no calibration), so all contenders get the same treatment."""
+    """Fixed rounds (no calibration), so all contenders get the same treatment; each
+    starts after the others' threads have gone idle (``SETTLE_S``)."""
+    if not benchmark.disabled:
+        time.sleep(SETTLE_S)
     out = benchmark.pedantic(fn, args=args, rounds=rounds, iterations=iterations,
                              warmup_rounds=warmup)
     stats = getattr(benchmark, "stats", None)

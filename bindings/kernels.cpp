@@ -316,9 +316,16 @@ py::array pairwise_sqdist(const py::object& X_, const py::object& C_) {
   float* o = out.mutable_data();
   {
     py::gil_scoped_release release;
-    for_row_blocks<float>(X, true, [&](Index r0, Index nr, const float* p) {
-      uniroute::pairwise_sqdist(p, nr, cent.data(), C.rows, X.cols, o + r0 * C.rows);
-      check_result_finite(o + r0 * C.rows, nr * C.rows, "a squared distance");
+    // X is not scanned first (a pass over all of X per call, which k-means++ makes K
+    // times): the kernel writes NaN for a row whose squared norm is not finite, and only
+    // then is the block scanned, to name the row.
+    for_row_blocks<float>(X, false, [&](Index r0, Index nr, const float* p) {
+      float* out = o + r0 * C.rows;
+      uniroute::pairwise_sqdist(p, nr, cent.data(), C.rows, X.cols, out);
+      if (!std::all_of(out, out + nr * C.rows, [](float v) { return std::isfinite(v); })) {
+        check_finite(X, p, r0, nr);  // raises for NaN/inf in X
+      }
+      check_result_finite(out, nr * C.rows, "a squared distance");
     });
   }
   return out;

@@ -43,7 +43,11 @@ void assign_block(const AssignArgs<T>& a, Index r0, Index nr, T* work) {
   RowMap<T> S(work, nr, K);
   // S = cn - 2 X C^T: the factor folds into the GEMM's alpha, cn is one pass over a
   // block that stays in cache; the N x K matrix never exists.
-  S.noalias() = (T(-2) * Xb) * Cm.transpose();
+  constexpr Index kTile = 512;  // centroids per GEMM: the packed panel stays in L2/L3
+  for (Index k0 = 0; k0 < K; k0 += kTile) {
+    const Index kt = std::min(kTile, K - k0);
+    S.middleCols(k0, kt).noalias() = (T(-2) * Xb) * Cm.middleRows(k0, kt).transpose();
+  }
   S.rowwise() += ConstRowVec<T>(a.cn, K);
   for (Index i = 0; i < nr; ++i) {
     const T* v = S.data() + i * K;

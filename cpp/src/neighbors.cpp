@@ -1,6 +1,8 @@
 #include "uniroute/neighbors.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "parallel.hpp"
@@ -55,15 +57,27 @@ void pairwise_sqdist(const float* X, Index n, const float* C, Index t, Index d, 
   const Index B = std::min<Index>(1024, n);
   const Index tasks = (n + B - 1) / B;
   const int workers = detail::workers_for(tasks, double(B) * t * d);
+  // Sub-blocks of 64 rows: each row's norm is taken right after its products, while the
+  // rows are still in L2 (one pass over X from memory; k-means++ makes one call per
+  // centre, over all of X).
+  constexpr Index kSub = 64;
   detail::parallel_for(tasks, workers, [&](Index task, int) {
     const Index r0 = task * B, nr = std::min(B, n - r0);
-    float* Db = D + r0 * t;
-    isa.inner_f32(X + r0 * d, nr, C, t, d, Db);
-    for (Index i = 0; i < nr; ++i) {
-      const float xn = isa.sqnorm(X + (r0 + i) * d, d);
-      for (Index j = 0; j < t; ++j) {
-        const float v = xn - 2.0f * Db[i * t + j] + cn[j];
-        Db[i * t + j] = v > 0.0f ? v : 0.0f;
+    for (Index s0 = r0; s0 < r0 + nr; s0 += kSub) {
+      const Index ns = std::min(kSub, r0 + nr - s0);
+      float* Db = D + s0 * t;
+      isa.inner_f32(X + s0 * d, ns, C, t, d, Db);
+      for (Index i = 0; i < ns; ++i) {
+        const float xn = isa.sqnorm(X + (s0 + i) * d, d);
+        if (!std::isfinite(xn)) {  // NaN/inf in the row (or its norm overflows): NaN out,
+          std::fill(Db + i * t, Db + (i + 1) * t,  // which the clamp below would hide
+                    std::numeric_limits<float>::quiet_NaN());
+          continue;
+        }
+        for (Index j = 0; j < t; ++j) {
+          const float v = xn - 2.0f * Db[i * t + j] + cn[j];
+          Db[i * t + j] = v > 0.0f ? v : 0.0f;
+        }
       }
     }
   });

@@ -48,7 +48,10 @@ def auto_temperature(X: np.ndarray, centroids: np.ndarray, sample: int = 5000) -
     C = centroids.astype(np.float64)
     if C.shape[0] < 2:
         return 1.0
-    Xs = X[np.linspace(0, X.shape[0] - 1, min(sample, X.shape[0])).astype(int)]
+    # the sample in float64 (the same values as converting all of X first, at a fraction
+    # of the cost: the selection calls this once per candidate K)
+    Xs = np.asarray(X[np.linspace(0, X.shape[0] - 1, min(sample, X.shape[0])).astype(int)],
+                    np.float64)
     d2 = (Xs * Xs).sum(1)[:, None] - 2 * Xs @ C.T + (C * C).sum(1)
     two = np.partition(d2, 1, axis=1)[:, :2]
     gap = float(np.median(two[:, 1] - two[:, 0]))

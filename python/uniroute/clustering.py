@@ -68,10 +68,20 @@ class KMeans:
         if not (np.isfinite(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a finite number >= 0, got {self.tol}")
         X = as_float_matrix(X, "X")
+        return self._fit_checked(X, variance_scale(X))
+
+    def _fit_checked(self, X: np.ndarray, scale: float) -> KMeans:
+        """fit on an ``as_float_matrix`` result whose ``variance_scale`` is ``scale``
+        (the probe-aware selection fits many K on one X and computes both once)."""
+        K = as_positive_int(self.n_clusters, "n_clusters")
+        n_init = as_positive_int(self.n_init, "n_init")
+        max_iter = as_positive_int(self.max_iter, "max_iter")
+        if not (np.isfinite(self.tol) and self.tol >= 0):
+            raise ValueError(f"tol must be a finite number >= 0, got {self.tol}")
         if X.shape[0] < K:
             raise ValueError(f"X has {X.shape[0]} samples, fewer than n_clusters = {K}")
         rng = np.random.default_rng(self.random_state)
-        tol = float(self.tol) * float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+        tol = float(self.tol) * scale
         best = None
         for _ in range(n_init):
             centers = _kmeans_plusplus(X, K, rng)
@@ -92,6 +102,21 @@ class KMeans:
     def fit_predict(self, X: Any) -> np.ndarray:
         """Fit on ``X`` and return the training labels."""
         return self.fit(X).labels_
+
+
+def variance_scale(X: np.ndarray, block: int = 2048) -> float:
+    """The mean per-feature variance of ``X`` (float64): K-means' ``tol`` is relative to it.
+
+    ``np.mean(np.var(X, axis=0, dtype=np.float64))`` in row blocks: no float64 copy of X
+    (equal to it up to float64 rounding).
+    """
+    n = X.shape[0]
+    mean = X.sum(axis=0, dtype=np.float64) / n
+    ss = np.zeros(X.shape[1])
+    for lo in range(0, n, block):
+        dev = X[lo:lo + block] - mean
+        ss += np.einsum("ij,ij->j", dev, dev)
+    return float(np.mean(ss / n))
 
 
 def _kmeans_plusplus(X: np.ndarray, K: int, rng: np.random.Generator) -> np.ndarray:

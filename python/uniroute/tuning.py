@@ -35,8 +35,8 @@ import numpy as np
 from uniroute import _core
 from uniroute._deferral import cluster_area
 from uniroute._learned_map_fit import auto_temperature, softmax
-from uniroute._validation import as_correct_matrix, as_embeddings
-from uniroute.clustering import KMeans, RandomState
+from uniroute._validation import as_correct_matrix, as_embeddings, as_float_matrix
+from uniroute.clustering import KMeans, RandomState, variance_scale
 from uniroute.features import (
     probe_statistics,
     safe_cluster_error,
@@ -111,9 +111,25 @@ def _soft(D2: np.ndarray, T: float) -> np.ndarray:
     return softmax(-D2 / T)
 
 
-def _sqdist(A: np.ndarray, C: np.ndarray) -> np.ndarray:
-    A64, C64 = A.astype(np.float64), C.astype(np.float64)
-    return (A64 * A64).sum(1)[:, None] - 2.0 * A64 @ C64.T + (C64 * C64).sum(1)
+class _ProbeRows:
+    """The prompts that some draw uses as probes, in float64 with their squared norms.
+
+    Soft probes need squared distances only on probe rows, so ``sqdist`` computes them
+    there (an ``(n_all, K)`` float64 GEMM per K was most of the selection's time at
+    EmbedLLM's shapes); indexed by prompt like the full matrix (other rows are NaN).
+    """
+
+    def __init__(self, A: np.ndarray, draws: list[Any]) -> None:
+        self.n = A.shape[0]
+        self.rows = np.unique(np.concatenate([probes for probes, _, _ in draws]))
+        self.A64 = A[self.rows].astype(np.float64)
+        self.sq = (self.A64 * self.A64).sum(1)
+
+    def sqdist(self, C: np.ndarray) -> np.ndarray:
+        C64 = C.astype(np.float64)
+        D2 = np.full((self.n, C.shape[0]), np.nan)
+        D2[self.rows] = self.sq[:, None] - 2.0 * self.A64 @ C64.T + (C64 * C64).sum(1)
+        return D2
 
 
 def _best_key(scores: dict[Key, float], safe: bool) -> Key:
@@ -146,7 +162,7 @@ def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray 
             if mult is None:
                 stats = probe_statistics(labels[probes], Yp, K)
             else:
-                assert D2 is not None
+                assert D2 is not None  # rows: every draw's probes (see _probe_rows)
                 stats = soft_probe_statistics(_soft(D2[probes], mult * T0), Yp)
             for a in strengths:
                 psi = shrunk_cluster_error(*stats, a)
@@ -234,20 +250,26 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
     totals: dict[Key, float] = {}
     temperature: dict[int, float] = {}
     centroids: dict[int, np.ndarray] = {}
+    probe_rows = _ProbeRows(A, draws) if mults else None
+    Xc = as_float_matrix(X, "train_embeddings")  # checked and converted once for all K
+    scale = variance_scale(Xc)
     for K in _capped(grid, X.shape[0], n_p):
         km = KMeans(K, n_init=n_init, max_iter=max_iter, tol=tol,
-                    random_state=random_state).fit(X)
+                    random_state=random_state)._fit_checked(Xc, scale)
         C = np.asarray(km.cluster_centers_, np.float32)
         centroids[K] = C
-        temperature[K] = float(auto_temperature(np.asarray(X, np.float64), C)) if mults else 1.0
+        temperature[K] = float(auto_temperature(X, C)) if mults else 1.0
         _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
-               _sqdist(A, C) if mults else None, temperature[K], YA, c, draws, configs,
-               strengths, (None,))
+               probe_rows.sqdist(C) if probe_rows else None, temperature[K], YA, c, draws,
+               configs, strengths, (None,))
     if safe_levels:  # the safe level, at the winning K and probe estimator
         K, mult = _best_key(totals, safe=False)[:2]
         C = centroids[K]
+        if mult is not None and probe_rows is None:
+            probe_rows = _ProbeRows(A, draws)
         _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
-               _sqdist(A, C) if mult is not None else None, temperature[K], YA, c, draws,
-               [mult], strengths, tuple(sorted(float(z) for z in safe_levels)))
+               probe_rows.sqdist(C) if mult is not None else None,  # type: ignore[union-attr]
+               temperature[K], YA, c, draws, [mult], strengths,
+               tuple(sorted(float(z) for z in safe_levels)))
     scores = {k: v / len(draws) for k, v in totals.items()}
     return Selection(scores, temperature, centroids, n_p, size, int(repeats))

@@ -89,3 +89,13 @@ def test_bad_data_and_unfitted_predict(rng):
     labels = km.fit_predict(X)
     np.testing.assert_array_equal(labels, km.labels_)
     np.testing.assert_array_equal(labels, assign_ref(X, km.cluster_centers_)[0])
+
+
+def test_variance_scale_is_numpys_mean_variance():
+    from uniroute.clustering import variance_scale
+
+    rng = np.random.default_rng(3)
+    for X in (rng.standard_normal((5000, 33)).astype(np.float32) * 5 + 3,
+              rng.standard_normal((7, 4)), np.full((3, 2), 2.5, np.float32)):
+        ref = float(np.mean(np.var(X.astype(np.float64), axis=0)))
+        assert variance_scale(X, block=64) == pytest.approx(ref, rel=1e-12, abs=1e-300)

@@ -271,3 +271,24 @@ def test_pairwise_sqdist_matches_numpy(rng):
     np.testing.assert_allclose(_core.pairwise_sqdist(X, C), all_sqdist_ref(X, C),
                                rtol=1e-5, atol=1e-4)
     assert _core.pairwise_sqdist(X[:0], C).shape == (0, 6)
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 5, 7, 8, 9, 17])
+@pytest.mark.parametrize("d", [5, 8, 67, 768])
+def test_pairwise_sqdist_every_few_column_count(rng, t, d):
+    # t <= 8 takes the streaming kernel (one instantiation per count), more the GEMM;
+    # 130 rows cross the 64-row sub-blocks in which norms are taken
+    X = rng.standard_normal((130, d)).astype(np.float32)
+    C = rng.standard_normal((t, d)).astype(np.float32)
+    ref = all_sqdist_ref(X, C)
+    np.testing.assert_allclose(_core.pairwise_sqdist(X, C), ref, rtol=1e-5,
+                               atol=1e-5 * float(np.abs(ref).max()))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_pairwise_sqdist_names_the_bad_row_of_x(rng, bad):
+    # X is no longer scanned up front: the kernel's NaN rows must still be reported as X's
+    X = rng.standard_normal((200, 16)).astype(np.float32)
+    X[137, 3] = bad
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(row 137\)"):
+        _core.pairwise_sqdist(X, X[:3].copy())

@@ -164,3 +164,19 @@ def test_auto_without_labels_is_a_clear_error(rng):
         UniRouter(3, safe_level=-1.0).fit(X)
     with pytest.raises(ValueError, match="probe_temperature must be > 0"):
         UniRouter(3, probe_temperature=0.0).fit(X)
+
+
+def test_probe_rows_give_float64_distances_on_every_drawn_probe():
+    from uniroute.tuning import _ProbeRows
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((50, 6)).astype(np.float32)
+    C = rng.standard_normal((4, 6)).astype(np.float32)
+    draws = [(np.array([1, 7, 9]), None, None), (np.array([7, 30]), None, None)]
+    D2 = _ProbeRows(A, draws).sqdist(C)
+    A64, C64 = A.astype(np.float64), C.astype(np.float64)
+    ref = ((A64[:, None, :] - C64[None]) ** 2).sum(-1)
+    rows = [1, 7, 9, 30]
+    np.testing.assert_allclose(D2[rows], ref[rows], rtol=1e-12, atol=1e-12)
+    others = np.setdiff1d(np.arange(50), rows)
+    assert np.isnan(D2[others]).all()  # never read: only probe rows feed soft probes

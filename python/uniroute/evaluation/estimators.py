@@ -86,7 +86,7 @@ class UniRouteEstimator(UniRouteKMeans):
         K = centroids.shape[0]
         quality = np.asarray(view.val_quality, np.float64)
         if self.estimator == "soft":
-            T = auto_temperature(np.asarray(view.train_embeddings, np.float64), centroids)
+            T = auto_temperature(view.train_embeddings, centroids)  # (converts its sample)
             W = soft_weights(view.val_embeddings, centroids, T)
             self.info["temperature"] = float(T)
             return shrunk_cluster_error(*soft_probe_statistics(W, quality), self.shrinkage)

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from uniroute.clustering import KMeans, RandomState
+from uniroute._validation import as_float_matrix
+from uniroute.clustering import KMeans, RandomState, variance_scale
 from uniroute.diagnostics import heterogeneity, knn_error
 from uniroute.evaluation.decisions import ClusterErrors, Decisions, PromptErrors, Scorer
 from uniroute.evaluation.metrics import area
@@ -116,9 +117,11 @@ def k_sweep(train_embeddings: Any, train_quality: Any, val_embeddings: Any, val_
     VQ = np.asarray(val_quality, dtype=np.float64)
     local = knn_error(X, TQ, n_neighbors) if diagnostics else None
     rows: list[dict[str, float]] = []
+    Xc = as_float_matrix(X, "train_embeddings")  # checked once for every K
+    scale = variance_scale(Xc)
     for K in capped_grid(grid, X.shape[0], V.shape[0]):
         km = KMeans(K, n_init=n_init, max_iter=max_iter, tol=tol,
-                    random_state=random_state).fit(X)
+                    random_state=random_state)._fit_checked(Xc, scale)
         psi = cluster_errors(km.labels_, TQ, K, shrinkage)
         val_labels = np.asarray(km.predict(V), dtype=np.int64)
         row = {"n_clusters": K,
@@ -162,12 +165,22 @@ def neighbor_errors(query: Any, probes: Any, probe_quality: Any,
         top = np.argpartition(-sim, kmax - 1, axis=1)[:, :kmax]
         order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
         nbrs = np.take_along_axis(top, order, axis=1)
-        cum_err = np.cumsum(err[nbrs], axis=1)
-        cum_ans = np.cumsum(answered[nbrs], axis=1)
+        # Running sums over the neighbours in similarity order (the cumsum's additions, in
+        # its order), read at each k: no (rows, kmax, n_llms) array (183 MB a block at
+        # EmbedLLM's 112 LLMs, and most of a K-NN trial's time).
+        want = {min(k, kmax) for k in ks}
+        e = np.zeros((nbrs.shape[0], quality.shape[1]))
+        a = np.zeros((nbrs.shape[0], quality.shape[1]))
+        at: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for j in range(kmax):
+            e += err[nbrs[:, j]]
+            a += answered[nbrs[:, j]]
+            if j + 1 in want:
+                at[j + 1] = (e.copy(), a.copy())
         for k in ks:
-            e, a = cum_err[:, min(k, kmax) - 1], cum_ans[:, min(k, kmax) - 1]
+            ek, ak = at[min(k, kmax)]
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[k][start:start + block] = np.where(a > 0, e / a, overall)
+                out[k][start:start + block] = np.where(ak > 0, ek / ak, overall)
     return out
 
 
