@@ -195,19 +195,29 @@ Label CentroidIndex::nearest(const float* x, float* sqdist) const {
     float sx = 0;
     isa.scores_i16(x, d_, d_pad_, Q16_.data(), K_pad_, qscale_.data(), cn_pad_.data(), qmax_,
                    qx, &sx, v);
-    // |x.c - xq.cq| <= ||x|| ||c - cq|| + ||x - xq|| ||cq|| (Cauchy-Schwarz), with
-    // ||x - xq|| <= 0.51 sqrt(d) sx (rounding to the grid); the float lane sums and
-    // scalings add at most 16 u ||xq|| ||cq||; the fp32 norms as in centroid_norms.
-    const double u = std::ldexp(1.0, -24);
-    const double g = detail::rounding_factor(d_);
-    const double ex = 0.51 * std::sqrt(static_cast<double>(d_)) * sx;
-    const double R = q_norm_;
-    const double dot_err = xnorm * q_err_ + ex * R + 16.0 * u * (xnorm + ex) * R;
-    delta = static_cast<float>(2.0 * (2.0 * dot_err + g * (R * R + 2.0 * xnorm * R)) + 1e-30);
+    delta = delta_i16(xnorm, sx);
   } else {
     isa.scores_f32(x, C_.data(), d_, K_, norms_.cn.data(), v);
     delta = norms_.delta_a * static_cast<float>(xnorm) + norms_.delta_b;
   }
+  return pick(x, xn, v, delta, sqdist);
+}
+
+float CentroidIndex::delta_i16(double xnorm, float sx) const {
+  // |x.c - xq.cq| <= ||x|| ||c - cq|| + ||x - xq|| ||cq|| (Cauchy-Schwarz), with
+  // ||x - xq|| <= 0.51 sqrt(d) sx (rounding to the grid); the float lane sums and
+  // scalings add at most 16 u ||xq|| ||cq||; the fp32 norms as in centroid_norms.
+  const double u = std::ldexp(1.0, -24);
+  const double g = detail::rounding_factor(d_);
+  const double ex = 0.51 * std::sqrt(static_cast<double>(d_)) * sx;
+  const double R = q_norm_;
+  const double dot_err = xnorm * q_err_ + ex * R + 16.0 * u * (xnorm + ex) * R;
+  return static_cast<float>(2.0 * (2.0 * dot_err + g * (R * R + 2.0 * xnorm * R)) + 1e-30);
+}
+
+Label CentroidIndex::pick(const float* x, float xn, const float* v, float delta,
+                          float* sqdist) const {
+  const auto& isa = detail::active_kernels();
   const float m = isa.min_value(v, K_);
   if (!std::isfinite(m)) {  // overflow of the distance form: the caller reports it
     *sqdist = std::numeric_limits<float>::infinity();
@@ -219,19 +229,62 @@ Label CentroidIndex::nearest(const float* x, float* sqdist) const {
     const float thr = m + 2.0f * delta;
     arg = detail::pick_row(v, K_, thr, x, C_.data(), d_, norms_.cn64.data(), &best);
   }
+  if (single_path() != Compact::none) {
+    // A lone candidate keeps its 16-bit score (~1e-4 relative): its distance is taken
+    // again with the canonical score, as accurate as the fp32 batch kernel's (d double
+    // products, ~1/K of the scores' work).
+    best = static_cast<float>(detail::exact_score(x, C_.data() + arg * d_, d_,
+                                                  norms_.cn64[static_cast<size_t>(arg)]));
+  }
   const float dist = xn + best;
   *sqdist = dist > 0.0f ? dist : 0.0f;
   return arg;
 }
 
+void CentroidIndex::nearest_pair(const float* x0, const float* x1, Label* labels,
+                                 float* sqdist) const {
+  const auto& isa = detail::active_kernels();
+  const float xn0 = isa.sqnorm(x0, d_), xn1 = isa.sqnorm(x1, d_);
+  constexpr Index kStack = 2048;
+  if (single_path() != Compact::i16 || isa.scores_i16_pair == nullptr ||
+      !std::isfinite(xn0) || !std::isfinite(xn1) || d_pad_ > kStack || K_pad_ > kStack) {
+    labels[0] = nearest(x0, sqdist);
+    labels[1] = nearest(x1, sqdist + 1);
+    return;
+  }
+  alignas(32) float v[2 * kStack];
+  alignas(32) std::int16_t qx[2 * kStack];
+  float sx[2];
+  isa.scores_i16_pair(x0, x1, d_, d_pad_, Q16_.data(), K_pad_, qscale_.data(), cn_pad_.data(),
+                      qmax_, qx, sx, v);
+  const float* xs[2] = {x0, x1};
+  const float xn[2] = {xn0, xn1};
+  for (int r = 0; r < 2; ++r) {
+    const float delta = delta_i16(std::sqrt(static_cast<double>(xn[r])), sx[r]);
+    labels[r] = pick(xs[r], xn[r], v + r * K_pad_, delta, sqdist + r);
+  }
+}
+
 void CentroidIndex::assign(const float* X, Index n, Label* labels, float* sqdist) const {
-  if (n <= kFewRows && single_path() != Compact::none) {
+  // fp16 scores are coarse (a lone candidate's distance is its fp16 score): few rows only
+  const Compact path = single_path();
+  if ((path == Compact::i16 && n <= kFewRows) || (path == Compact::f16 && n <= 16)) {
     // Few rows: the 16-bit single-prompt kernel row by row reads half the bytes of the
     // fp32 GEMM and needs no packing; the labels are the same (both exact).
-    const int workers = detail::workers_for(n, static_cast<double>(K_) * static_cast<double>(d_));
-    detail::parallel_for(n, workers, [&](Index i, int) {
-      const Label k = nearest(X + i * d_, sqdist + i);
-      labels[i] = k < 0 ? 0 : k;  // a non-finite sqdist reports the row, as assign_rows does
+    // Rows in pairs (the int16 kernel reads the centroids once for two prompts).
+    const Index pairs = (n + 1) / 2;
+    const int workers =
+        detail::workers_for(pairs, 2.0 * static_cast<double>(K_) * static_cast<double>(d_));
+    detail::parallel_for(pairs, workers, [&](Index p, int) {
+      const Index i = 2 * p;
+      if (i + 1 < n) {
+        nearest_pair(X + i * d_, X + (i + 1) * d_, labels + i, sqdist + i);
+      } else {
+        labels[i] = nearest(X + i * d_, sqdist + i);
+      }
+      for (Index r = i; r < std::min(n, i + 2); ++r) {
+        if (labels[r] < 0) labels[r] = 0;  // a non-finite sqdist reports the row, as
+      }                                     // assign_rows does
     });
     return;
   }

@@ -117,10 +117,9 @@ static inline float hmax8(__m256 v) {
 // int16 fixed point: vpmaddwd multiplies 16 pairs and adds neighbours into 8 int32
 // lanes; qmax is chosen (CentroidIndex) so that no lane can overflow over d_pad dims.
 // Lanes are summed in float (the sum over all dims could overflow int32).
-void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Index K_pad,
-                const float* scale, const float* cn, int qmax, std::int16_t* qx,
-                float* x_scale, float* out) {
-  // Quantize x: one scale, round to nearest.
+namespace {
+// x quantized to |q| <= qmax with one scale (round to nearest); returns the scale.
+float quantize_i16(const float* x, Index d, Index d_pad, int qmax, std::int16_t* qx) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256 amax = _mm256_setzero_ps();
   Index j = 0;
@@ -139,10 +138,25 @@ void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Ind
   const float invs = a > 0.0f ? static_cast<float>(qmax) / a : 0.0f;
   for (; j < d; ++j) qx[j] = static_cast<std::int16_t>(std::nearbyint(x[j] * invs));
   for (; j < d_pad; ++j) qx[j] = 0;
-  *x_scale = sx;
+  return sx;
+}
 
+// The 8 int32 dot accumulators of one centroid group, as scores cn - 2 x.c.
+inline void finish_group(const __m256i* acc, const float* scale, const float* cn, float sx,
+                         float* out) {
+  __m256 f[8];
+  for (int l = 0; l < 8; ++l) f[l] = _mm256_cvtepi32_ps(acc[l]);
+  const __m256 dots = _mm256_mul_ps(hsum8(f), _mm256_loadu_ps(scale));
+  _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_set1_ps(-2.0f * sx), dots, _mm256_loadu_ps(cn)));
+}
+}  // namespace
+
+void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Index K_pad,
+                const float* scale, const float* cn, int qmax, std::int16_t* qx,
+                float* x_scale, float* out) {
+  const float sx = quantize_i16(x, d, d_pad, qmax, qx);
+  *x_scale = sx;
   const Index chunks = d_pad / 16;
-  const __m256 minus2sx = _mm256_set1_ps(-2.0f * sx);
   for (Index g = 0; g < K_pad / 8; ++g) {
     const std::int16_t* p = Q + g * d_pad * 8;
     __m256i acc[8];
@@ -155,10 +169,45 @@ void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Ind
         acc[l] = _mm256_add_epi32(acc[l], _mm256_madd_epi16(xv, c));
       }
     }
-    __m256 f[8];
-    for (int l = 0; l < 8; ++l) f[l] = _mm256_cvtepi32_ps(acc[l]);
-    const __m256 dots = _mm256_mul_ps(hsum8(f), _mm256_loadu_ps(scale + g * 8));
-    _mm256_storeu_ps(out + g * 8, _mm256_fmadd_ps(minus2sx, dots, _mm256_loadu_ps(cn + g * 8)));
+    finish_group(acc, scale + g * 8, cn + g * 8, sx, out + g * 8);
+  }
+}
+
+void scores_i16_pair(const float* x0, const float* x1, Index d, Index d_pad,
+                     const std::int16_t* Q, Index K_pad, const float* scale, const float* cn,
+                     int qmax, std::int16_t* qx, float* x_scale, float* out) {
+  // Two prompts share every load of the centroids (half the L2 traffic of two single
+  // calls, which is what bounds them); each half-group of 4 centroids keeps 2 x 4
+  // accumulators in registers. The integer sums are exact, so each row's scores equal
+  // scores_i16's bit for bit.
+  std::int16_t* q0 = qx;
+  std::int16_t* q1 = qx + d_pad;
+  x_scale[0] = quantize_i16(x0, d, d_pad, qmax, q0);
+  x_scale[1] = quantize_i16(x1, d, d_pad, qmax, q1);
+  const Index chunks = d_pad / 16;
+  for (Index g = 0; g < K_pad / 8; ++g) {
+    const std::int16_t* p = Q + g * d_pad * 8;
+    __m256i a0[8], a1[8];
+    for (int half = 0; half < 2; ++half) {
+      __m256i s0[4], s1[4];
+      for (int l = 0; l < 4; ++l) s0[l] = s1[l] = _mm256_setzero_si256();
+      for (Index i = 0; i < chunks; ++i) {
+        const __m256i xv0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0 + i * 16));
+        const __m256i xv1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q1 + i * 16));
+        const std::int16_t* q = p + i * 128 + half * 64;
+        for (int l = 0; l < 4; ++l) {
+          const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + l * 16));
+          s0[l] = _mm256_add_epi32(s0[l], _mm256_madd_epi16(xv0, c));
+          s1[l] = _mm256_add_epi32(s1[l], _mm256_madd_epi16(xv1, c));
+        }
+      }
+      for (int l = 0; l < 4; ++l) {
+        a0[half * 4 + l] = s0[l];
+        a1[half * 4 + l] = s1[l];
+      }
+    }
+    finish_group(a0, scale + g * 8, cn + g * 8, x_scale[0], out + g * 8);
+    finish_group(a1, scale + g * 8, cn + g * 8, x_scale[1], out + K_pad + g * 8);
   }
 }
 

@@ -227,18 +227,23 @@ void scores_f16(const float* x, const std::uint16_t* C16, Index d_pad, Index K_p
 void scores_i16(const float* x, Index d, Index d_pad, const std::int16_t* Q, Index K_pad,
                 const float* scale, const float* cn, int qmax, std::int16_t* qx,
                 float* x_scale, float* out);
+void scores_i16_pair(const float* x0, const float* x1, Index d, Index d_pad,
+                     const std::int16_t* Q, Index K_pad, const float* scale, const float* cn,
+                     int qmax, std::int16_t* qx, float* x_scale, float* out);
 #define UNIROUTE_SCORES_F16 &scores_f16
 #define UNIROUTE_SCORES_I16 &scores_i16
+#define UNIROUTE_SCORES_I16_PAIR &scores_i16_pair
 #else
 #define UNIROUTE_SCORES_F16 nullptr
 #define UNIROUTE_SCORES_I16 nullptr
+#define UNIROUTE_SCORES_I16_PAIR nullptr
 #endif
 
 extern const detail::IsaKernels kernels;
 const detail::IsaKernels kernels = {
     UNIROUTE_ISA_NAME, &assign_f32, &assign_f64, &soft_f32, &soft_f64,
     &dense_f32,        &dense_f64,  &scores_f32, UNIROUTE_SCORES_F16,
-    UNIROUTE_SCORES_I16, &inner_f32, &sqnorm, &min_value, &dot_rows,
+    UNIROUTE_SCORES_I16, UNIROUTE_SCORES_I16_PAIR, &inner_f32, &sqnorm, &min_value, &dot_rows,
 };
 
 }  // namespace UNIROUTE_ISA

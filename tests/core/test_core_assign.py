@@ -164,3 +164,30 @@ def test_cluster_sums_matches_bincount(N, K, d, seed):
     ref = np.zeros((K, d))
     np.add.at(ref, labels, X.astype(np.float64))
     np.testing.assert_allclose(sums, ref, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [2, 3, 17, 64, 257, 4096, 4097])
+@pytest.mark.parametrize("K, d", [(256, 768), (9, 33), (40, 2100)])
+def test_index_batches_equal_rows_one_at_a_time(rng, n, K, d):
+    # Up to kFewRows (4,096) rows go through the int16 kernel two at a time (d > 2,048
+    # falls back to one at a time), more through the GEMM: every row's label and distance
+    # must equal the single-prompt call's, and the labels the float64 answer.
+    C = rng.standard_normal((K, d)).astype(np.float32)
+    X = (C[rng.integers(0, K, n)] + rng.standard_normal((n, d))).astype(np.float32)
+    idx = _core.CentroidIndex(C)
+    labels, sqdist = idx.assign(X)
+    ref = np.concatenate([assign_ref(X[lo:lo + 64], C)[0] for lo in range(0, n, 64)])
+    np.testing.assert_array_equal(labels, ref)
+    if n <= 257:
+        one = [idx.assign(X[i:i + 1]) for i in range(n)]
+        np.testing.assert_array_equal(labels, [o[0][0] for o in one])
+        np.testing.assert_array_equal(sqdist, [o[1][0] for o in one])
+
+
+@pytest.mark.parametrize("row", [0, 1, 4, 5])
+def test_index_pairs_report_the_bad_row(rng, row):
+    C = rng.standard_normal((16, 40)).astype(np.float32)
+    X = rng.standard_normal((6, 40)).astype(np.float32)
+    X[row, 7] = np.nan
+    with pytest.raises(ValueError, match=rf"row {row}\b"):
+        _core.CentroidIndex(C).assign(X)

@@ -36,9 +36,16 @@ class CentroidIndex {
   // score, so the label equals assign()'s. No allocation for d, K <= 4096.
   Label nearest(const float* x, float* sqdist) const;
 
-  // Batch: up to kFewRows rows through nearest(), more through the blocked, threaded
-  // fp32 kernel with the cached norms (same labels either way).
-  static constexpr Index kFewRows = 16;
+  // Two prompts through the int16 kernel at once (the centroids are read once for both);
+  // the same labels and distances as nearest() on each. Falls back to nearest() per row
+  // when the int16 path is not in use or a row holds NaN/inf.
+  void nearest_pair(const float* x0, const float* x1, Label* labels, float* sqdist) const;
+
+  // Batch: up to kFewRows rows (16 with fp16 scores) through nearest_pair(), more
+  // through the blocked, threaded fp32 kernel with the cached norms (same labels either
+  // way). The int16 kernel reads half the bytes of fp32 and needs no packing: two rows at
+  // a time it runs at or below the sgemm of the same product up to a few thousand rows.
+  static constexpr Index kFewRows = 4096;
   void assign(const float* X, Index n, Label* labels, float* sqdist) const;
 
  private:
@@ -58,6 +65,10 @@ class CentroidIndex {
 
   void build_f16();
   void build_i16();
+  // |fast - canonical score| bound of the int16 path for a prompt of norm xnorm and
+  // quantization scale sx; the exact pick among the scores v within 2 bounds of the min.
+  float delta_i16(double xnorm, float sx) const;
+  Label pick(const float* x, float xn, const float* v, float delta, float* sqdist) const;
 };
 
 // A pool's cluster errors Psi (M, K) and costs (M) with the choice table of the last

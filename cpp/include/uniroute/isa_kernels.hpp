@@ -66,6 +66,12 @@ struct IsaKernels {
   void (*scores_i16)(const float* x, Index d, Index d_pad, const std::int16_t* Q,
                      Index K_pad, const float* scale, const float* cn, int qmax,
                      std::int16_t* qx, float* x_scale, float* out);
+  // Two prompts at once (qx: 2 d_pad scratch, x_scale: 2, out: 2 K_pad): each row's
+  // scores equal scores_i16's exactly. nullptr when scores_i16 is.
+  void (*scores_i16_pair)(const float* x0, const float* x1, Index d, Index d_pad,
+                          const std::int16_t* Q, Index K_pad, const float* scale,
+                          const float* cn, int qmax, std::int16_t* qx, float* x_scale,
+                          float* out);
   // out (nA, nB) = A (nA, d) B (nB, d)^T, row-major.
   void (*inner_f32)(const float* A, Index nA, const float* B, Index nB, Index d, float* out);
   // ||x||^2 and min(v) for one prompt, vectorised (any summation order).
