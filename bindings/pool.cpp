@@ -171,6 +171,9 @@ py::object pool_route(const CompiledPool& pool, const py::handle& X, const py::h
   Call c;
   prepare(pool, c, X, lam, lam_high, weight, allowed, max_cost, strict);
   if (c.rows.single) {
+    const bool plain = allowed.is_none() && max_cost.is_none() && lam_high.is_none() &&
+                       weight == 0.0;
+    if (plain) return py::int_(pool.route_one(c.rows.p, c.req.lam));
     Label out;
     pool.route(c.req, &out);
     return py::int_(out);
@@ -182,6 +185,22 @@ py::object pool_route(const CompiledPool& pool, const py::handle& X, const py::h
     pool.route(c.req, o);
   }
   return std::move(out);
+}
+
+// route(X, lam) with nothing else: one (dim,) float32 row goes straight to route_one
+// (fewer arguments to convert: this is the call of every unconstrained route of one
+// prompt); anything else takes pool_route.
+py::object pool_route_plain(const CompiledPool& pool, const py::handle& X,
+                            const py::handle& lam) {
+  if (FloatArrayC::check_(X)) {
+    const auto a = py::reinterpret_borrow<FloatArrayC>(X);
+    if (a.ndim() == 1 && a.shape(0) == pool.dim() &&
+        reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) == 0) {
+      const double l = lam.is_none() ? 0.0 : as_number(lam, "lam");
+      return py::int_(pool.route_one(a.data(), l));
+    }
+  }
+  return pool_route(pool, X, lam, py::none(), 0.0, py::none(), py::none(), false);
 }
 
 py::tuple pool_details(const CompiledPool& pool, const py::handle& X, const py::handle& lam,
@@ -288,6 +307,8 @@ void register_pool(py::module_& m) {
            py::arg("strict") = false,
            "Chosen model index per prompt: an int for (dim,), int64 (n,) for (n, dim). "
            "A budget passes lam (low), lam_high and weight.")
+      .def("route_plain", &pool_route_plain, py::arg("embeddings"), py::arg("lam"),
+           "route(embeddings, lam) with no constraints and no budget (the same decision).")
       .def("details", &pool_details, py::arg("embeddings"), py::arg("lam") = py::none(),
            py::arg("lam_high") = py::none(), py::arg("weight") = 0.0,
            py::arg("allowed") = py::none(), py::arg("max_cost") = py::none(),

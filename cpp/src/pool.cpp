@@ -222,6 +222,26 @@ void CompiledPool::dense_errors(const float* Phi, Index n, double* out) const {
   }
 }
 
+Label CompiledPool::route_one(const float* x, double lam) const {
+  Label out = -1;
+  RouteRequest req;
+  req.X = x;
+  req.n = 1;
+  req.lam = req.lam_high = lam;
+  if (M_ < 1 || dense()) {
+    route(req, &out);
+    return out;
+  }
+  check_lam(lam);
+  float sq = 0.0f;
+  const Label k = index_->nearest(x, &sq);
+  if (k < 0 || !std::isfinite(sq)) {  // route() names the problem
+    route(req, &out);
+    return out;
+  }
+  return (*table(lam))[static_cast<size_t>(k)];
+}
+
 void CompiledPool::route(const RouteRequest& req, Label* out, const RouteDetails* det) const {
   const Index n = req.n, M = M_, K = K_, d = d_;
   if (M < 1) invalid("the pool is empty; add a model first");

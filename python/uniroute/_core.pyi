@@ -95,6 +95,8 @@ class CompiledPool:
               lam_high: float | None = None, weight: float = 0.0,
               allowed: npt.NDArray[np.bool_] | None = None, max_cost: Any = None,
               strict: bool = False) -> int | npt.NDArray[np.int64]: ...
+    def route_plain(self, embeddings: npt.ArrayLike,
+                    lam: float | None) -> int | npt.NDArray[np.int64]: ...
     def details(self, embeddings: npt.ArrayLike, lam: float | None = None,
                 lam_high: float | None = None, weight: float = 0.0,
                 allowed: npt.NDArray[np.bool_] | None = None, max_cost: Any = None,

@@ -165,3 +165,45 @@ def test_every_entry_point_makes_the_same_decision(o):
         assert r.route_indices(X[i], **one) == expected[i]
         assert r.route(X[i][None], **row)[0] == name
         assert r.explain(X[i], **one).chosen == name
+
+
+def _plain_router(dense: bool):
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((300, 12)).astype(np.float32)
+    Q = (rng.random((300, 4)) < 0.6).astype(float)
+    if dense:
+        r = LearnedMapRouter(5, random_state=0, max_epochs=3).fit(
+            X[:200], Q[:200, :2], X[200:], Q[200:, :2])
+    else:
+        r = UniRouter(5, random_state=0).fit(X)
+    for j in range(4):
+        r.add_model(f"m{j}", 1.0 + j, X[:120], Q[:120, j])
+    return r, X
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["kmeans", "learned_map"])
+def test_plain_route_shortcut_is_the_general_call(dense):
+    # route() sends an unconstrained request to CompiledPool.route_plain (route_one for
+    # one float32 row): every input must get what the general call gives, or its error.
+    r, X = _plain_router(dense)
+    c = r._pool().compiled()
+    for lam in (None, 0.0, 0.3, 2, np.float32(0.7), np.float64(5.0)):
+        for x in (X[7], X[7].astype(np.float64), X[:9], X[3:4], X[7].tolist(), X[::2][5]):
+            want = c.route(x, lam)
+            got = c.route_plain(x, lam)
+            assert np.array_equal(got, want) and type(got) is type(want)
+            assert np.array_equal(r.route(x, lam), r.route(x, lam, allowed=r.models))
+    for bad, exc in (("x", TypeError), (-1.0, ValueError), (float("nan"), ValueError),
+                     (True, TypeError)):
+        with pytest.raises(exc) as general:
+            c.route(X[0], bad)
+        with pytest.raises(exc) as plain:
+            c.route_plain(X[0], bad)
+        assert str(plain.value) == str(general.value)
+    for x in (np.full(12, np.nan, np.float32), np.ones(11, np.float32),
+              np.full(12, 3e38, np.float32)):
+        with pytest.raises(ValueError) as general:
+            c.route(x, 0.0)
+        with pytest.raises(ValueError) as plain:
+            c.route_plain(x, 0.0)
+        assert str(plain.value) == str(general.value)

@@ -73,6 +73,9 @@ class CompiledPool {
   // The chosen model per row into out (n). Throws NoFeasibleModel for rows with no
   // allowed model, or (strict) none within the cap; std::invalid_argument for a bad lam.
   void route(const RouteRequest& req, Label* out, const RouteDetails* details = nullptr) const;
+  // One prompt, no constraints, one lam: route() of that request without its per-batch
+  // buffers (the same decision; the same errors, which route() itself raises).
+  Label route_one(const float* x, double lam) const;
 
   // Soft cluster weights Phi (n, K) of rows X (dense pools only).
   void soft_assign(const float* X, Index n, float* Phi) const;
