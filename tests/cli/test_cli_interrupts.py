@@ -48,13 +48,22 @@ def _is_worker(pid: int) -> bool:
     return b"resource_tracker" not in cmd
 
 
+def _foreground_signals() -> None:
+    # As a terminal's foreground job has them. A test run started in the background by a
+    # non-interactive shell (`cmd &`) inherits SIGINT ignored, and so would the command --
+    # which then rightly ignores Ctrl-C, as every program started that way does (the
+    # cause of this test's failures in background `.ci/run` dry runs only).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C)", "SIGTERM to the command"])
 def test_interrupt_stops_every_process_within_2_s(how):
     proc = subprocess.Popen(
         [sys.executable, "-m", "uniroute.cli", "evaluate", "zeroeval_math_code",
          "--trials", "40", "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        start_new_session=True, text=True)
+        start_new_session=True, text=True, preexec_fn=_foreground_signals)
     try:
         deadline = time.monotonic() + 90
         while len(session_members(proc.pid)) < 4:  # command, 2 workers, resource tracker
