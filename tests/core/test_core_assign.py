@@ -181,7 +181,11 @@ def test_index_batches_equal_rows_one_at_a_time(rng, n, K, d):
     if n <= 257:
         one = [idx.assign(X[i:i + 1]) for i in range(n)]
         np.testing.assert_array_equal(labels, [o[0][0] for o in one])
-        np.testing.assert_array_equal(sqdist, [o[1][0] for o in one])
+        alone = np.array([o[1][0] for o in one])
+        if idx.single_path == "int16" and n <= 4096:  # the same kernel: bit for bit
+            np.testing.assert_array_equal(sqdist, alone)
+        else:  # the baseline path's GEMM rounds a lone row and a block differently
+            np.testing.assert_allclose(sqdist, alone, rtol=1e-5)
 
 
 @pytest.mark.parametrize("row", [0, 1, 4, 5])
