@@ -62,22 +62,23 @@ class KMeans:
 
     def fit(self, X: Any) -> KMeans:
         """Cluster ``X : (n_samples, dim)``; returns ``self``."""
+        self._settings()  # parameter errors before X's
+        X = as_float_matrix(X, "X")
+        return self._fit_checked(X, variance_scale(X))
+
+    def _settings(self) -> tuple[int, int, int]:
+        """n_clusters, n_init, max_iter, checked (and tol)."""
         K = as_positive_int(self.n_clusters, "n_clusters")
         n_init = as_positive_int(self.n_init, "n_init")
         max_iter = as_positive_int(self.max_iter, "max_iter")
         if not (np.isfinite(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a finite number >= 0, got {self.tol}")
-        X = as_float_matrix(X, "X")
-        return self._fit_checked(X, variance_scale(X))
+        return K, n_init, max_iter
 
     def _fit_checked(self, X: np.ndarray, scale: float) -> KMeans:
         """fit on an ``as_float_matrix`` result whose ``variance_scale`` is ``scale``
         (the probe-aware selection fits many K on one X and computes both once)."""
-        K = as_positive_int(self.n_clusters, "n_clusters")
-        n_init = as_positive_int(self.n_init, "n_init")
-        max_iter = as_positive_int(self.max_iter, "max_iter")
-        if not (np.isfinite(self.tol) and self.tol >= 0):
-            raise ValueError(f"tol must be a finite number >= 0, got {self.tol}")
+        K, n_init, max_iter = self._settings()
         if X.shape[0] < K:
             raise ValueError(f"X has {X.shape[0]} samples, fewer than n_clusters = {K}")
         rng = np.random.default_rng(self.random_state)
