@@ -99,3 +99,16 @@ def test_variance_scale_is_numpys_mean_variance():
               rng.standard_normal((7, 4)), np.full((3, 2), 2.5, np.float32)):
         ref = float(np.mean(np.var(X.astype(np.float64), axis=0)))
         assert variance_scale(X, block=64) == pytest.approx(ref, rel=1e-12, abs=1e-300)
+
+
+def test_tol_is_relative_to_the_data_variance():
+    # Scaling X by a power of two scales every distance exactly, so the whole run is the
+    # same -- iterations included -- only if tol is relative to X's variance.
+    rng = np.random.default_rng(8)
+    X = (rng.standard_normal((600, 5)) + rng.integers(0, 4, (600, 1))).astype(np.float32)
+    runs = [KMeans(6, random_state=0, n_init=1, max_iter=300, tol=1e-3).fit(X * s)
+            for s in (1.0, 1024.0, 1.0 / 1024.0)]
+    assert runs[0].n_iter_ > 2  # a run that a stopping rule can cut short
+    for r in runs[1:]:
+        assert r.n_iter_ == runs[0].n_iter_
+        np.testing.assert_array_equal(r.labels_, runs[0].labels_)
