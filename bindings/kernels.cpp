@@ -324,8 +324,8 @@ py::array pairwise_sqdist(const py::object& X_, const py::object& C_) {
       uniroute::pairwise_sqdist(p, nr, cent.data(), C.rows, X.cols, out);
       if (!std::all_of(out, out + nr * C.rows, [](float v) { return std::isfinite(v); })) {
         check_finite(X, p, r0, nr);  // raises for NaN/inf in X
+        check_result_finite(out, nr * C.rows, "a squared distance");  // else: overflow
       }
-      check_result_finite(out, nr * C.rows, "a squared distance");
     });
   }
   return out;

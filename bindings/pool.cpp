@@ -29,17 +29,25 @@ std::string shape_text(const py::array& a) {
   return s + ")";
 }
 
+// The rows of a C-contiguous, aligned float32 array of shape (dim,) or (n, dim), read in
+// place; nullptr for anything else (which embedding_rows converts or refuses).
+const float* rows_in_place(const py::handle& x_, Index dim, int* ndim, Index* n) {
+  if (!FloatArrayC::check_(x_)) return nullptr;
+  const auto a = py::reinterpret_borrow<FloatArrayC>(x_);
+  const bool aligned = reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) == 0;
+  if (!aligned || a.ndim() < 1 || a.ndim() > 2 || a.shape(a.ndim() - 1) != dim) return nullptr;
+  *ndim = static_cast<int>(a.ndim());
+  *n = a.ndim() == 1 ? 1 : a.shape(0);
+  return a.data();
+}
+
 void embedding_rows(const py::handle& x_, Index dim, Rows& r) {
-  if (FloatArrayC::check_(x_)) {
-    const auto a = py::reinterpret_borrow<FloatArrayC>(x_);
-    const bool aligned = reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) == 0;
-    if (aligned && a.ndim() >= 1 && a.ndim() <= 2 && a.shape(a.ndim() - 1) == dim) {
-      r.p = a.data();
-      r.single = a.ndim() == 1;
-      r.n = r.single ? 1 : a.shape(0);
-      r.keep = a;
-      return;
-    }
+  int ndim = 0;
+  if (const float* p = rows_in_place(x_, dim, &ndim, &r.n)) {
+    r.p = p;
+    r.single = ndim == 1;
+    r.keep = py::reinterpret_borrow<py::object>(x_);
+    return;
   }
   py::array a = as_ndarray(py::reinterpret_borrow<py::object>(x_), "embeddings");
   if (a.ndim() != 1 && a.ndim() != 2) {
@@ -187,18 +195,16 @@ py::object pool_route(const CompiledPool& pool, const py::handle& X, const py::h
   return std::move(out);
 }
 
-// route(X, lam) with nothing else: one (dim,) float32 row goes straight to route_one
-// (fewer arguments to convert: this is the call of every unconstrained route of one
-// prompt); anything else takes pool_route.
+// route(X, lam) with nothing else: pool_route with two arguments to convert instead of
+// seven, and one float32 row straight to route_one (the call of every unconstrained
+// route of one prompt).
 py::object pool_route_plain(const CompiledPool& pool, const py::handle& X,
                             const py::handle& lam) {
-  if (FloatArrayC::check_(X)) {
-    const auto a = py::reinterpret_borrow<FloatArrayC>(X);
-    if (a.ndim() == 1 && a.shape(0) == pool.dim() &&
-        reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) == 0) {
-      const double l = lam.is_none() ? 0.0 : as_number(lam, "lam");
-      return py::int_(pool.route_one(a.data(), l));
-    }
+  int ndim = 0;
+  Index n = 0;
+  const float* x = rows_in_place(X, pool.dim(), &ndim, &n);
+  if (x != nullptr && ndim == 1) {  // one row in place: what pool_route's branch does
+    return py::int_(pool.route_one(x, lam.is_none() ? 0.0 : as_number(lam, "lam")));
   }
   return pool_route(pool, X, lam, py::none(), 0.0, py::none(), py::none(), false);
 }

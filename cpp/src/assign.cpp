@@ -66,17 +66,7 @@ CentroidNorms<T> centroid_norms(const T* C, Index K, Index d) {
     for (Index k = 0; k < K; ++k) {
       const float* c = C + k * d;
       norms.cn[k] = isa.sqnorm(c, d);  // SIMD (any order: the bound below allows it)
-      // In double with four partial sums (products of floats are exact in double).
-      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      Index j = 0;
-      for (; j + 4 <= d; j += 4) {
-        s0 += static_cast<double>(c[j]) * c[j];
-        s1 += static_cast<double>(c[j + 1]) * c[j + 1];
-        s2 += static_cast<double>(c[j + 2]) * c[j + 2];
-        s3 += static_cast<double>(c[j + 3]) * c[j + 3];
-      }
-      for (; j < d; ++j) s0 += static_cast<double>(c[j]) * c[j];
-      const double s = (s0 + s1) + (s2 + s3);
+      const double s = detail::dot64(c, c, d);  // the canonical norm (exact_score's)
       norms.cn64[k] = s;
       r2 = std::max(r2, s);
     }

@@ -95,20 +95,24 @@ namespace detail {
 
 const IsaKernels& active_kernels() { return *choice().kernels; }
 
-double exact_score(const float* x, const float* c, Index d, double cn64) {
+double dot64(const float* a, const float* b, Index d) {
   // Four partial sums over i mod 4, combined in a fixed order: vectorising this loop
   // keeps the order (one lane per partial sum), and products of floats are exact in
   // double, so FMA contraction cannot change the result either.
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   Index i = 0;
   for (; i + 4 <= d; i += 4) {
-    s0 += static_cast<double>(x[i]) * c[i];
-    s1 += static_cast<double>(x[i + 1]) * c[i + 1];
-    s2 += static_cast<double>(x[i + 2]) * c[i + 2];
-    s3 += static_cast<double>(x[i + 3]) * c[i + 3];
+    s0 += static_cast<double>(a[i]) * b[i];
+    s1 += static_cast<double>(a[i + 1]) * b[i + 1];
+    s2 += static_cast<double>(a[i + 2]) * b[i + 2];
+    s3 += static_cast<double>(a[i + 3]) * b[i + 3];
   }
-  for (; i < d; ++i) s0 += static_cast<double>(x[i]) * c[i];
-  return cn64 - 2.0 * ((s0 + s1) + (s2 + s3));
+  for (; i < d; ++i) s0 += static_cast<double>(a[i]) * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+double exact_score(const float* x, const float* c, Index d, double cn64) {
+  return cn64 - 2.0 * dot64(x, c, d);
 }
 
 Label pick_row(const float* v, Index K, float thr, const float* x, const float* C, Index d,

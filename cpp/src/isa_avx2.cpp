@@ -240,8 +240,10 @@ void inner_few_n(const float* A, Index nA, const float* B, Index d, float* out) 
 }
 }  // namespace
 
+// nB in 0..8 (inner_f32 sends wider products to the GEMM).
 void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d, float* out) {
   switch (nB) {
+    case 0: return;
     case 1: return inner_few_n<1>(A, nA, B, d, out);
     case 2: return inner_few_n<2>(A, nA, B, d, out);
     case 3: return inner_few_n<3>(A, nA, B, d, out);
@@ -249,18 +251,7 @@ void inner_few_avx2(const float* A, Index nA, const float* B, Index nB, Index d,
     case 5: return inner_few_n<5>(A, nA, B, d, out);
     case 6: return inner_few_n<6>(A, nA, B, d, out);
     case 7: return inner_few_n<7>(A, nA, B, d, out);
-    case 8: return inner_few_n<8>(A, nA, B, d, out);
-    default: break;
-  }
-  for (Index j0 = 0; j0 < nB; j0 += 8) {  // not reached (callers pass nB <= 8); kept total
-    const Index nb = std::min<Index>(8, nB - j0);
-    for (Index i = 0; i < nA; ++i) {
-      for (Index j = 0; j < nb; ++j) {
-        float s = 0;
-        for (Index r = 0; r < d; ++r) s += A[i * d + r] * B[(j0 + j) * d + r];
-        out[i * nB + j0 + j] = s;
-      }
-    }
+    default: return inner_few_n<8>(A, nA, B, d, out);
   }
 }
 

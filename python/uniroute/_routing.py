@@ -83,8 +83,7 @@ class RoutingMixin:
                 and max_cost is None and budget is None and not strict):
             # The unconstrained request: the same core call as _route makes with these
             # arguments (its defaults), minus the Python steps it does not need.
-            compiled = pool._cache.get("compiled") or pool.compiled()
-            idx = compiled.route_plain(embeddings, lam)
+            idx = pool.compiled().route_plain(embeddings, lam)
         else:
             pool = self._pool()  # type: ignore[attr-defined]
             idx = self._route(pool, embeddings, lam, encoder, allowed, max_cost, strict, budget)

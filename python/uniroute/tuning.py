@@ -115,21 +115,20 @@ class _ProbeRows:
     """The prompts that some draw uses as probes, in float64 with their squared norms.
 
     Soft probes need squared distances only on probe rows, so ``sqdist`` computes them
-    there (an ``(n_all, K)`` float64 GEMM per K was most of the selection's time at
-    EmbedLLM's shapes); indexed by prompt like the full matrix (other rows are NaN).
+    there and nowhere else (an ``(n_all, K)`` float64 GEMM per K was most of the
+    selection's time at EmbedLLM's shapes): ``sqdist(C)[at[p]]`` is prompt ``p``'s row.
     """
 
     def __init__(self, A: np.ndarray, draws: list[Any]) -> None:
-        self.n = A.shape[0]
-        self.rows = np.unique(np.concatenate([probes for probes, _, _ in draws]))
-        self.A64 = A[self.rows].astype(np.float64)
+        rows = np.unique(np.concatenate([probes for probes, _, _ in draws]))
+        self.at = np.full(A.shape[0], -1, np.int64)  # prompt -> its row (-1: no probe)
+        self.at[rows] = np.arange(rows.size)
+        self.A64 = A[rows].astype(np.float64)
         self.sq = (self.A64 * self.A64).sum(1)
 
     def sqdist(self, C: np.ndarray) -> np.ndarray:
         C64 = C.astype(np.float64)
-        D2 = np.full((self.n, C.shape[0]), np.nan)
-        D2[self.rows] = self.sq[:, None] - 2.0 * self.A64 @ C64.T + (C64 * C64).sum(1)
-        return D2
+        return self.sq[:, None] - 2.0 * self.A64 @ C64.T + (C64 * C64).sum(1)
 
 
 def _best_key(scores: dict[Key, float], safe: bool) -> Key:
@@ -149,10 +148,11 @@ def _order(key: Key) -> tuple[float, ...]:
 
 
 def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray | None,
-           T0: float, YA: np.ndarray, c: np.ndarray, draws: list[Any],
+           at: np.ndarray | None, T0: float, YA: np.ndarray, c: np.ndarray, draws: list[Any],
            configs: list[float | None], strengths: list[float],
            levels: tuple[float | None, ...]) -> None:
-    """Add each candidate's held-out Area per draw to ``totals``."""
+    """Add each candidate's held-out Area per draw to ``totals`` (``D2``, ``at``: the
+    probe rows' squared distances and each prompt's row, see :class:`_ProbeRows`)."""
     for probes, held, pool in draws:
         sum_q = _heldout_sums(YA[np.ix_(held, pool)], labels[held], K)
         n_k = np.bincount(labels[held], minlength=K).astype(np.float64)
@@ -162,8 +162,8 @@ def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray 
             if mult is None:
                 stats = probe_statistics(labels[probes], Yp, K)
             else:
-                assert D2 is not None  # rows: every draw's probes (see _probe_rows)
-                stats = soft_probe_statistics(_soft(D2[probes], mult * T0), Yp)
+                assert D2 is not None and at is not None  # rows: every draw's probes
+                stats = soft_probe_statistics(_soft(D2[at[probes]], mult * T0), Yp)
             for a in strengths:
                 psi = shrunk_cluster_error(*stats, a)
                 for z in levels:
@@ -260,15 +260,16 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
         centroids[K] = C
         temperature[K] = float(auto_temperature(X, C)) if mults else 1.0
         _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
-               probe_rows.sqdist(C) if probe_rows else None, temperature[K], YA, c, draws,
+               probe_rows.sqdist(C) if probe_rows else None,
+               probe_rows.at if probe_rows else None, temperature[K], YA, c, draws,
                configs, strengths, (None,))
     if safe_levels:  # the safe level, at the winning K and probe estimator
         K, mult = _best_key(totals, safe=False)[:2]
         C = centroids[K]
-        if mult is not None and probe_rows is None:
-            probe_rows = _ProbeRows(A, draws)
+        soft = mult is not None and probe_rows is not None  # (soft probes imply mults)
         _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
-               probe_rows.sqdist(C) if mult is not None else None,  # type: ignore[union-attr]
+               probe_rows.sqdist(C) if soft else None,  # type: ignore[union-attr]
+               probe_rows.at if soft else None,  # type: ignore[union-attr]
                temperature[K], YA, c, draws, [mult], strengths,
                tuple(sorted(float(z) for z in safe_levels)))
     scores = {k: v / len(draws) for k, v in totals.items()}

@@ -192,6 +192,9 @@ def test_plain_route_shortcut_is_the_general_call(dense):
             want = c.route(x, lam)
             got = c.route_plain(x, lam)
             assert np.array_equal(got, want) and type(got) is type(want)
+            # and the general route of the same rows as a batch (no single-row shortcut)
+            batch = c.route(np.atleast_2d(np.asarray(x, np.float32)), lam)
+            assert np.array_equal(np.atleast_1d(got), batch)
             assert np.array_equal(r.route(x, lam), r.route(x, lam, allowed=r.models))
     for bad, exc in (("x", TypeError), (-1.0, ValueError), (float("nan"), ValueError),
                      (True, TypeError)):

@@ -173,10 +173,11 @@ def test_probe_rows_give_float64_distances_on_every_drawn_probe():
     A = rng.standard_normal((50, 6)).astype(np.float32)
     C = rng.standard_normal((4, 6)).astype(np.float32)
     draws = [(np.array([1, 7, 9]), None, None), (np.array([7, 30]), None, None)]
-    D2 = _ProbeRows(A, draws).sqdist(C)
+    rows = _ProbeRows(A, draws)
+    D2 = rows.sqdist(C)
     A64, C64 = A.astype(np.float64), C.astype(np.float64)
     ref = ((A64[:, None, :] - C64[None]) ** 2).sum(-1)
-    rows = [1, 7, 9, 30]
-    np.testing.assert_allclose(D2[rows], ref[rows], rtol=1e-12, atol=1e-12)
-    others = np.setdiff1d(np.arange(50), rows)
-    assert np.isnan(D2[others]).all()  # never read: only probe rows feed soft probes
+    probes = [1, 7, 9, 30]
+    assert D2.shape == (4, 4)  # the probe rows only
+    np.testing.assert_allclose(D2[rows.at[probes]], ref[probes], rtol=1e-12, atol=1e-12)
+    assert (rows.at[np.setdiff1d(np.arange(50), probes)] == -1).all()

@@ -88,6 +88,9 @@ const IsaKernels& active_kernels();
 
 // Canonical exact score cn64 - 2 x.c in double, summed in one fixed order. Each product
 // of two floats is exact in double, so the result is the same bit for bit on every ISA.
+// a . b in double, in one fixed order (four partial sums over i mod 4): the same value
+// on every path and machine.
+double dot64(const float* a, const float* b, Index d);
 double exact_score(const float* x, const float* c, Index d, double cn64);
 
 // Final choice for one row given its fp32 scores v[0..K) and thr = min(v) + 2 * bound:
