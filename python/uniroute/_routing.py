@@ -51,6 +51,10 @@ class RoutingMixin:
         refer to the pool at the instant of the call (use :meth:`route` for names while
         the pool changes). See :meth:`route` for the arguments.
         """
+        pool = self.__dict__.get("pool_")  # the unconstrained request: as in route()
+        if (pool is not None and pool.names and encoder is None and allowed is None
+                and max_cost is None and budget is None and not strict):
+            return pool.compiled().route_plain(embeddings, lam)
         return self._route(self._pool(), embeddings, lam, encoder,  # type: ignore[attr-defined]
                            allowed, max_cost, strict, budget)
 

@@ -96,3 +96,63 @@ def test_lbfgs_early_stopping_keeps_the_best_iterate(rng):
     assert len(h.val_loss) < 500
     assert h.val_loss[h.best_epoch] == min(h.val_loss)
     assert val_loss(p, Xv, noise, psi) == pytest.approx(min(h.val_loss))
+
+
+def test_float32_gradient_product_matches_float64(rng):
+    X, errors, psi, params = problem(rng, n=500, d=40, K=8)
+    W0 = rng.standard_normal(params.W.shape)
+    loss64, g64 = loss_and_grad(params, X, errors, psi, 0.3, W0)
+    loss32, g32 = loss_and_grad(params, X, errors, psi, 0.3, W0, X.astype(np.float32))
+    assert loss32 == loss64  # the loss never touches the float32 copy
+    np.testing.assert_array_equal(g32.b, g64.b)
+    # the (K, d) product in float32: each entry within float32 rounding of its terms
+    data = np.abs(g64.W - 0.3 * (params.W - W0))
+    scale = np.abs(X).max() * data.max() + 1e-300
+    assert np.abs(g32.W - g64.W).max() <= 1e-5 * scale * np.sqrt(X.shape[0])
+    assert np.abs(g32.W - g64.W).max() > 0  # (it did run in float32)
+
+
+def _adam_reference(init, X, errors, psi, *, l2, lr, epochs, batch, seed):
+    """Plain float64 mini-batch Adam on the same loss (no early stopping, no buffers)."""
+    rng = np.random.default_rng(seed)
+    W, b, W0 = init.W.copy(), init.b.copy(), init.W.copy()
+    mW, vW, mb, vb = (np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b))
+    step = 0
+    for _ in range(epochs):
+        order = rng.permutation(X.shape[0])
+        for s in range(0, X.shape[0], batch):
+            rows = order[s:s + batch]
+            _, g = loss_and_grad(MapParams(W, b), X[rows], errors[rows], psi, l2, W0)
+            step += 1
+            for par, grad, mom, var in ((W, g.W, mW, vW), (b, g.b, mb, vb)):
+                mom[:] = 0.9 * mom + 0.1 * grad
+                var[:] = 0.999 * var + 0.001 * grad * grad
+                par -= lr * (mom / (1 - 0.9**step)) / (np.sqrt(var / (1 - 0.999**step)) + 1e-8)
+    return W, b
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_minibatch_adam_matches_a_plain_reference(rng, dtype):
+    X, errors, psi, params = problem(rng, n=250, d=12, K=5)
+    X = X.astype(dtype)
+    p, h = fit_adam(params, X, errors, psi, X_val=None, errors_val=None, l2=1e-2,
+                    learning_rate=0.05, max_epochs=7, patience=100, batch_size=40,
+                    rng=np.random.default_rng(3))
+    W, b = _adam_reference(params, X.astype(np.float64), errors, psi, l2=1e-2, lr=0.05,
+                           epochs=7, batch=40, seed=3)
+    assert len(h.train_loss) == 7
+    # the same steps on the same batches; only the float32 gradient product differs
+    np.testing.assert_allclose(p.W, W, rtol=0, atol=1e-5 * np.abs(W).max())
+    np.testing.assert_allclose(p.b, b, rtol=0, atol=1e-5 * np.abs(b).max())
+
+
+def test_float32_and_float64_inputs_of_the_same_values_fit_the_same_map(rng):
+    X, errors, psi, params = problem(rng, n=300, d=16, K=6)
+    X32 = X.astype(np.float32)
+    args = dict(X_val=X[:40], errors_val=errors[:40], l2=1e-3, learning_rate=0.05,
+                max_epochs=5, patience=100, batch_size=64)
+    a, ha = fit_adam(params, X32, errors, psi, rng=np.random.default_rng(0), **args)
+    b, hb = fit_adam(params, X32.astype(np.float64), errors, psi,
+                     rng=np.random.default_rng(0), **args)
+    np.testing.assert_array_equal(a.W, b.W)
+    assert ha.val_loss == hb.val_loss

@@ -196,6 +196,10 @@ def test_plain_route_shortcut_is_the_general_call(dense):
             batch = c.route(np.atleast_2d(np.asarray(x, np.float32)), lam)
             assert np.array_equal(np.atleast_1d(got), batch)
             assert np.array_equal(r.route(x, lam), r.route(x, lam, allowed=r.models))
+            # route_indices takes the same shortcut: the same indices as a constrained call
+            idx = r.route_indices(x, lam)
+            assert np.array_equal(idx, want) and type(idx) is type(want)
+            assert np.array_equal(idx, r.route_indices(x, lam, allowed=r.models))
     for bad, exc in (("x", TypeError), (-1.0, ValueError), (float("nan"), ValueError),
                      (True, TypeError)):
         with pytest.raises(exc) as general:
