@@ -73,18 +73,28 @@ def loss_and_grad(params: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.
 
     Parameters
     ----------
-    X : (n, d) float64 embeddings.
+    X : (n, d) float64, or float32
+        The embeddings. float32: both (n, K, d) products -- the logits ``X W^T`` and the
+        gradient's ``dZ^T X`` -- and the softmax run in float32 (sklearn's
+        ``LogisticRegression`` does the same with float32 data): ~1e-7 relative in the
+        logits, far below the mini-batch noise of a gradient. The loss, its log terms
+        and the gradient's other steps stay float64.
     errors : (n, M) float64 in [0, 1]; NaN = unlabelled (ignored).
     psi : (M, K) float64 cluster errors of the training LLMs.
     X32 : (n, d) float32, optional
-        ``X`` in float32. Given, the gradient's product ``dZ^T X`` -- half of a step's
-        multiply-adds -- is taken in float32 (half the bytes, twice the SIMD width; its
-        relative error, ~1e-7, is far below the mini-batch noise of the gradient). The
-        loss, the map and everything else stay float64.
+        ``X`` in float32 when ``X`` is float64: the logits stay float64 and only the
+        gradient's product runs in float32 (what full-batch L-BFGS uses: its line search
+        compares losses, which so keep float64 logits).
     """
-    Z = X @ params.W.T
-    Z += params.b
-    Phi = _softmax_in_place(Z)
+    if X.dtype == np.float32:
+        X32 = X
+        Z = X @ params.W.T.astype(np.float32)
+        Z += params.b.astype(np.float32)
+        Phi = _softmax_in_place(Z).astype(np.float64)
+    else:
+        Z = X @ params.W.T
+        Z += params.b
+        Phi = _softmax_in_place(Z)
     gamma = np.clip(Phi @ psi.T, EPS, 1.0 - EPS)
     mask = ~np.isnan(errors)
     n_obs = max(int(mask.sum()), 1)
@@ -119,9 +129,10 @@ def fit_adam(init: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray
              batch_size: int | None, rng: np.random.Generator) -> tuple[MapParams, FitHistory]:
     """Adam on the masked BCE; early stopping on validation log loss (best epoch kept).
 
-    ``X`` is float32 or float64 (its values are used as given). Each step's forward map
-    runs in float64 and its gradient product in float32 (see :func:`loss_and_grad`); a
-    mini-batch's rows are gathered once, into buffers reused from step to step."""
+    ``X`` is float32 (the router's path: each step's products in float32) or float64
+    (logits in float64, the gradient's product in float32); see :func:`loss_and_grad`.
+    The validation loss that early stopping compares is always float64. A mini-batch's
+    rows are gathered once, into buffers reused from step to step."""
     W0 = init.W.copy()
     p = MapParams(init.W.copy(), init.b.copy())
     m = MapParams(np.zeros_like(p.W), np.zeros_like(p.b))
@@ -135,40 +146,44 @@ def fit_adam(init: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray
     if has_val:
         best_val = val_loss(p, X_val, errors_val, psi)  # type: ignore[arg-type]
         hist.val_loss.append(best_val)
-    # X in both precisions per batch: float64 for the forward map, float32 for the
-    # gradient's product; one gather (from X as given) and one cast per step
+    # float32 X: one gather per step; float64 X: one gather and one cast (the gradient's
+    # float32 copy). Rows go into buffers reused from step to step.
+    work_W = (np.empty_like(p.W), np.empty_like(p.W))
+    work_b = (np.empty_like(p.b), np.empty_like(p.b))
     single = X.dtype == np.float32
-    X64 = X.astype(np.float64) if single and bs >= n else X
     X32 = X if single else X.astype(np.float32)
-    buf64, buf32 = np.empty((bs, X.shape[1])), np.empty((bs, X.shape[1]), np.float32)
+    buf = np.empty((bs, X.shape[1]), X.dtype)
+    buf32 = buf if single else np.empty((bs, X.shape[1]), np.float32)
     for epoch in range(1, max_epochs + 1):
         order = rng.permutation(n) if bs < n else np.arange(n)
         total = 0.0
         for start in range(0, n, bs):
             rows = order[start:start + bs]
-            if bs < n:  # X[rows] into reused buffers (mode="clip": unbuffered)
-                nb = rows.size
-                if single:
-                    Xb32 = np.take(X, rows, axis=0, out=buf32[:nb], mode="clip")
-                    Xb = buf64[:nb]
-                    Xb[...] = Xb32
-                else:
-                    Xb = np.take(X, rows, axis=0, out=buf64[:nb], mode="clip")
-                    Xb32 = buf32[:nb]
+            if bs < n:  # X[rows] (mode="clip": unbuffered; the rows are in range)
+                Xb = np.take(X, rows, axis=0, out=buf[:rows.size], mode="clip")
+                Xb32 = Xb if single else buf32[:rows.size]
+                if not single:
                     Xb32[...] = Xb
                 loss, g = loss_and_grad(p, Xb, errors[rows], psi, l2, W0, Xb32)
             else:
-                loss, g = loss_and_grad(p, X64, errors, psi, l2, W0, X32)
+                loss, g = loss_and_grad(p, X, errors, psi, l2, W0, X32)
             total += loss * rows.size
             step += 1
-            for par, grad, mom, var in ((p.W, g.W, m.W, v.W), (p.b, g.b, m.b, v.b)):
+            for par, grad, mom, var, t1, t2 in ((p.W, g.W, m.W, v.W, *work_W),
+                                                (p.b, g.b, m.b, v.b, *work_b)):
+                # mom = b1 mom + (1 - b1) g;  var = b2 var + (1 - b2) g g;
+                # par -= lr mhat / (sqrt(vhat) + 1e-8), in scratch arrays
                 mom *= beta1
-                mom += (1 - beta1) * grad
+                mom += np.multiply(grad, 1 - beta1, out=t1)
                 var *= beta2
-                var += (1 - beta2) * grad * grad
-                mhat = mom / (1 - beta1**step)
-                vhat = var / (1 - beta2**step)
-                par -= learning_rate * mhat / (np.sqrt(vhat) + 1e-8)
+                np.multiply(grad, 1 - beta2, out=t1)
+                var += np.multiply(t1, grad, out=t1)
+                np.divide(mom, 1 - beta1**step, out=t1)  # mhat
+                np.divide(var, 1 - beta2**step, out=t2)  # vhat
+                np.sqrt(t2, out=t2)
+                t2 += 1e-8
+                t1 *= learning_rate
+                par -= np.divide(t1, t2, out=t1)
         hist.train_loss.append(total / n)
         if has_val:
             current = val_loss(p, X_val, errors_val, psi)  # type: ignore[arg-type]

@@ -134,6 +134,7 @@ class LearnedMapRouter(RouterBase):
         self._fit_clusters(train_embeddings, train_correct, val_embeddings, val_correct, cost)
         Xe = as_embeddings(train_embeddings, "train_embeddings")[0]  # float32 (or float64)
         X = np.ascontiguousarray(Xe, dtype=np.float64)
+        X32 = np.ascontiguousarray(Xe, dtype=np.float32)  # Adam's products (float32 map)
         V = np.ascontiguousarray(as_embeddings(val_embeddings, "val_embeddings",
                                                X.shape[1])[0], dtype=np.float64)
         Y = as_correct_matrix(train_correct, "train_correct", X.shape[0])
@@ -158,8 +159,8 @@ class LearnedMapRouter(RouterBase):
                 max_iter=int(self.max_epochs), patience=int(self.patience))
         else:
             rng = np.random.default_rng(self.random_state)
-            params, self.history_ = fit_adam(  # (gathers its batches from Xe as given)
-                init, Xe, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
+            params, self.history_ = fit_adam(
+                init, X32, 1.0 - Y, psi, X_val=V, errors_val=1.0 - Yv, l2=float(self.l2),
                 learning_rate=float(self.learning_rate), max_epochs=int(self.max_epochs),
                 patience=int(self.patience), batch_size=self.batch_size, rng=rng)
         self.temperature_ = float(T)
