@@ -18,7 +18,14 @@ hold many labels for (the training LLMs):
    (:func:`uniroute._deferral.cluster_area`; the LLMs' routing costs as their costs).
 4. The candidate with the best mean score over the repeats wins (the same draws for
    every candidate, so the comparison is paired); ties go to the smaller K, hard probes,
-   the smaller strength, the lower level.
+   the smaller strength.
+5. The safe option's level is chosen for the option's own promise, not by Area: at the
+   winning K, probe estimator and strength, each candidate level z routes the pool in
+   ``safe_repeats`` draws (the ``repeats`` above and more, default 40), and the draw
+   counts as *reached* when the route's deferral curve (the one step 3 scores) rises to
+   the quality of the pool's best single LLM on that draw's held-out prompts. The least
+   level reached in at least :data:`SAFE_REACH_RATE` (95%) of the draws wins; if none
+   is, the largest level scored.
 
 No test LLM and no test prompt is used. Appendix F.1 (the paper's rule, kept as
 :func:`uniroute.select_n_clusters`) instead estimates the training LLMs' ``Psi`` on the
@@ -35,6 +42,8 @@ import numpy as np
 from uniroute import _core
 from uniroute._deferral import cluster_area
 from uniroute._learned_map_fit import auto_temperature, softmax
+from uniroute._safe_level import SAFE_REACH_RATE as SAFE_REACH_RATE  # re-exported
+from uniroute._safe_level import Key, reaches, safe_level_key
 from uniroute._validation import as_correct_matrix, as_embeddings, as_float_matrix
 from uniroute.clustering import KMeans, RandomState, variance_scale
 from uniroute.features import (
@@ -50,9 +59,10 @@ DEFAULT_TEMPERATURES: tuple[float | None, ...] = (None, 4.0)
 #: shrinkage strengths scored (in probe prompts)
 DEFAULT_SHRINKAGE_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: z thresholds of the safe option's per-cluster test (see features.safe_cluster_error)
-DEFAULT_SAFE_LEVELS = (0.0, 1.0, 2.0)
+DEFAULT_SAFE_LEVELS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+#: simulated probe draws of the safe-level step (the first ``repeats`` are the main ones)
+DEFAULT_SAFE_REPEATS = 40
 
-Key = tuple[int, float | None, float, float | None]  # (K, T multiple, strength, level)
 
 
 @dataclass(frozen=True)
@@ -64,15 +74,32 @@ class Choice:
     probe_temperature: float | None
     safe_level: float | None
     score: float
+    #: share of the safe-level draws whose curve reached the pool's best LLM (safe only)
+    reach: float | None = None
 
 
 @dataclass(frozen=True)
 class Selection:
     """Result of :func:`select_hyperparameters`.
 
-    ``scores`` maps ``(K, temperature multiple or None, strength, safe level or None)`` to
-    the mean held-out Area over the repeats; ``temperature`` maps K to its auto
-    temperature; ``centroids`` maps K to the selection's own K-means fit.
+    Attributes
+    ----------
+    scores : dict
+        ``(K, temperature multiple or None, strength, safe level or None)`` to the mean
+        held-out Area: over the ``repeats`` draws without the safe option, over the
+        ``safe_repeats`` draws with it.
+    temperature : dict
+        K to its auto temperature.
+    centroids : dict
+        K to the selection's own K-means fit.
+    n_probes, pool_size, repeats : int
+        The simulated probe-set size, pool size and draws of the main step.
+    reach : dict
+        Each scored safe key to the share of the ``safe_repeats`` draws in which its
+        curve reached the pool's best single LLM on the held-out prompts (empty: no
+        safe level scored).
+    safe_repeats : int
+        Draws of the safe-level step (0: none).
     """
 
     scores: dict[Key, float]
@@ -81,13 +108,28 @@ class Selection:
     n_probes: int
     pool_size: int
     repeats: int
+    reach: dict[Key, float] = field(default_factory=dict)
+    safe_repeats: int = 0
 
     def best(self, safe: bool = False) -> Choice:
-        """The winning setting among those without (``safe=False``) or with the safe option."""
-        best = _best_key(self.scores, safe)
+        """The winning setting without the safe option (best mean Area), or with it.
+
+        Parameters
+        ----------
+        safe : bool
+            False: the key of best mean Area among those without the safe option. True:
+            the least scored level whose reach rate is at least :data:`SAFE_REACH_RATE`
+            (else the largest level), see :func:`safe_level_key`.
+
+        Returns
+        -------
+        Choice
+        """
+        best = safe_level_key(self.reach) if safe else _best_key(self.scores)
         K, mult, strength, level = best
         T = None if mult is None else mult * self.temperature[K]
-        return Choice(K, strength, T, level, self.scores[best])
+        return Choice(K, strength, T, level, self.scores[best],
+                      self.reach[best] if safe else None)
 
 
 def _capped(grid: tuple[int, ...] | list[int], n_train: int, n_probes: int) -> list[int]:
@@ -131,10 +173,9 @@ class _ProbeRows:
         return self.sq[:, None] - 2.0 * self.A64 @ C64.T + (C64 * C64).sum(1)
 
 
-def _best_key(scores: dict[Key, float], safe: bool) -> Key:
-    keys = sorted((k for k in scores if (k[3] is not None) == safe), key=_order)
-    if not keys:
-        raise ValueError("the selection scored no safe level; pass safe_levels")
+def _best_key(scores: dict[Key, float]) -> Key:
+    """The key of best mean Area without the safe option (ties: preference order)."""
+    keys = sorted((k for k in scores if k[3] is None), key=_order)
     best = keys[0]
     for k in keys[1:]:  # preference order: strict improvement only
         if scores[k] > scores[best]:
@@ -150,9 +191,10 @@ def _order(key: Key) -> tuple[float, ...]:
 def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray | None,
            at: np.ndarray | None, T0: float, YA: np.ndarray, c: np.ndarray, draws: list[Any],
            configs: list[float | None], strengths: list[float],
-           levels: tuple[float | None, ...]) -> None:
+           levels: tuple[float | None, ...], hits: dict[Key, int] | None = None) -> None:
     """Add each candidate's held-out Area per draw to ``totals`` (``D2``, ``at``: the
-    probe rows' squared distances and each prompt's row, see :class:`_ProbeRows`)."""
+    probe rows' squared distances and each prompt's row, see :class:`_ProbeRows`); with
+    ``hits``, count there the draws whose curve reaches the pool's best LLM."""
     for probes, held, pool in draws:
         sum_q = _heldout_sums(YA[np.ix_(held, pool)], labels[held], K)
         n_k = np.bincount(labels[held], minlength=K).astype(np.float64)
@@ -170,6 +212,8 @@ def _score(totals: dict[Key, float], K: int, labels: np.ndarray, D2: np.ndarray 
                     p = psi if z is None else safe_cluster_error(psi, *stats, cp, z)
                     key = (K, mult, a, z)
                     totals[key] = totals.get(key, 0.0) + cluster_area(sum_q, n_k, p, cp)
+                    if hits is not None:
+                        hits[key] = hits.get(key, 0) + int(reaches(sum_q, n_k, p, cp))
 
 
 def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embeddings: Any,
@@ -180,6 +224,7 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
                            safe_levels: tuple[float, ...] = (),
                            n_probes: int | None = None, pool_size: int | None = None,
                            repeats: int = 6, max_heldout: int = 3000,
+                           safe_repeats: int = DEFAULT_SAFE_REPEATS,
                            random_state: RandomState = None, n_init: int = 1,
                            max_iter: int = 100, tol: float = 1e-4) -> Selection:
     """Choose K, shrinkage, soft-probe temperature (and the safe level) probe-aware.
@@ -199,10 +244,15 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
     shrinkage_grid : candidate strengths (see :mod:`uniroute.features`).
     temperatures : soft-probe temperatures as multiples of LearnedMap's auto temperature
         (:func:`uniroute._learned_map_fit.auto_temperature`); None = hard probes.
-    safe_levels : z levels of the safe option to score as well (empty: none).
+    safe_levels : z levels of the safe option to score as well (empty: none); the safe
+        choice is the least level reaching the best pooled LLM in at least
+        :data:`SAFE_REACH_RATE` of the ``safe_repeats`` draws (module doc, step 5).
     n_probes : probe-set size to simulate (default ``n_val``).
     pool_size : training LLMs per simulated pool (default all).
     repeats, max_heldout : simulated probe draws; held-out prompts scored per draw.
+    safe_repeats : draws of the safe-level step (only with ``safe_levels``): the
+        ``repeats`` draws (the first ``safe_repeats`` of them if fewer) and then new ones
+        from the same seed, so the choice without the safe option does not depend on it.
     random_state, n_init, max_iter, tol : K-means settings of the selection's fits and
         the seed of the draws.
 
@@ -237,13 +287,12 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
     size = M if pool_size is None else max(1, min(int(pool_size), M))
     if repeats < 1 or not shrinkage_grid:
         raise ValueError("repeats must be >= 1 and shrinkage_grid non-empty")
-    rng = np.random.default_rng(random_state)
-    draws = []
-    for _ in range(int(repeats)):
-        order = rng.permutation(n_all)
-        held = np.sort(order[n_p:n_p + max_heldout])
-        pool = np.sort(rng.choice(M, size, replace=False))
-        draws.append((np.sort(order[:n_p]), held, pool))
+    if safe_levels and int(safe_repeats) < 1:
+        raise ValueError(f"safe_repeats must be >= 1, got {safe_repeats}")
+    n_draws = max(int(repeats), int(safe_repeats)) if safe_levels else int(repeats)
+    all_draws = _draws(np.random.default_rng(random_state), n_all, n_p, M, size,
+                       max_heldout, n_draws)
+    draws = all_draws[:int(repeats)]
     mults = sorted({t for t in temperatures if t is not None})
     configs: list[float | None] = ([None] if None in temperatures else []) + list(mults)
     strengths = sorted(float(a) for a in shrinkage_grid)
@@ -263,14 +312,43 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
                probe_rows.sqdist(C) if probe_rows else None,
                probe_rows.at if probe_rows else None, temperature[K], YA, c, draws,
                configs, strengths, (None,))
-    if safe_levels:  # the safe level, at the winning K and probe estimator
-        K, mult = _best_key(totals, safe=False)[:2]
-        C = centroids[K]
-        soft = mult is not None and probe_rows is not None  # (soft probes imply mults)
-        _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
-               probe_rows.sqdist(C) if soft else None,  # type: ignore[union-attr]
-               probe_rows.at if soft else None,  # type: ignore[union-attr]
-               temperature[K], YA, c, draws, [mult], strengths,
-               tuple(sorted(float(z) for z in safe_levels)))
     scores = {k: v / len(draws) for k, v in totals.items()}
-    return Selection(scores, temperature, centroids, n_p, size, int(repeats))
+    reach: dict[Key, float] = {}
+    n_safe = 0
+    if safe_levels:
+        n_safe = int(safe_repeats)
+        levels = tuple(sorted({float(z) for z in safe_levels}))
+        safe_scores, reach = _safe_step(_best_key(scores), A, YA, c, all_draws[:n_safe],
+                                        centroids, temperature, levels)
+        scores.update(safe_scores)
+    return Selection(scores, temperature, centroids, n_p, size, int(repeats), reach, n_safe)
+
+
+def _draws(rng: np.random.Generator, n_all: int, n_p: int, M: int, size: int,
+           max_heldout: int, n: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``n`` simulated draws ``(probes, held-out prompts, pool)``, in this order from
+    ``rng`` (the first draws do not depend on ``n``)."""
+    draws = []
+    for _ in range(n):
+        order = rng.permutation(n_all)
+        held = np.sort(order[n_p:n_p + max_heldout])
+        pool = np.sort(rng.choice(M, size, replace=False))
+        draws.append((np.sort(order[:n_p]), held, pool))
+    return draws
+
+
+def _safe_step(best: Key, A: np.ndarray, YA: np.ndarray, c: np.ndarray, draws: list[Any],
+               centroids: dict[int, np.ndarray], temperature: dict[int, float],
+               levels: tuple[float, ...]) -> tuple[dict[Key, float], dict[Key, float]]:
+    """Mean Area and reach rate of each safe level at the winning ``best`` key's K, probe
+    estimator and strength, over ``draws``."""
+    K, mult, a, _ = best
+    C = centroids[K]
+    rows = _ProbeRows(A, draws) if mult is not None else None
+    totals: dict[Key, float] = {}
+    hits: dict[Key, int] = {}
+    _score(totals, K, _core.assign(A, C)[0].astype(np.int64),
+           rows.sqdist(C) if rows else None, rows.at if rows else None, temperature[K],
+           YA, c, draws, [mult], [a], levels, hits)
+    n = len(draws)
+    return {k: v / n for k, v in totals.items()}, {k: hits[k] / n for k in hits}

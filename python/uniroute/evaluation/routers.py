@@ -55,8 +55,11 @@ class UniRouteKMeans(Router):
     size of the test LLMs' probe set), in pools the size of the test pool, scored by the
     Area of their routes on their held-out answers. One selection per trial, shared by
     every variant through ``view.scratch`` (one k-means++ restart per candidate,
-    ``selection_n_init``). ``safe=True`` adds the safe option at the level the same
-    selection picks (:func:`uniroute.features.safe_cluster_error`).
+    ``selection_n_init``). ``safe=True`` adds the safe option
+    (:func:`uniroute.features.safe_cluster_error`) to the same setting, at the level the
+    same selection picks for the option's promise: the least level whose curve reached
+    the simulated pool's best LLM in at least 95% of its draws (``info["safe_reach"]``:
+    that level's rate).
 
     ``selection="f1"``: the paper's Appendix F.1 (:func:`uniroute.select_n_clusters`)
     for K, and the shrinkage by held-out likelihood on the training LLMs
@@ -118,6 +121,8 @@ class UniRouteKMeans(Router):
         self.info.update(n_clusters=choice.n_clusters, shrinkage=choice.shrinkage,
                          soft_probes=choice.probe_temperature is not None,
                          safe_level=choice.safe_level)
+        if self.safe:
+            self.info["safe_reach"] = choice.reach
         return choice
 
     def _add_test_models(self, router: Any, view: TrialView) -> None:
