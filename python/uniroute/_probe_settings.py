@@ -5,7 +5,8 @@ Kept in one place; :class:`~uniroute._router_base.RouterBase` calls in from ``fi
 
 - :func:`resolve` -- in ``fit``: with the training LLMs' labels, every ``"auto"`` among
   ``n_clusters``, ``shrinkage``, ``probe_temperature`` and ``safe_level`` is chosen by the
-  probe-aware selection (:func:`uniroute.tuning.select_hyperparameters`);
+  probe-aware selection (:func:`uniroute.tuning.select_hyperparameters`; ``safe_level``
+  as the least level keeping the option's promise in its draws, ``Selection.best(safe=True)``);
 - :func:`probe_stats` -- the per-cluster statistics of a model's probe answers: hard
   counts, or soft ones when a probe temperature is set;
 - :func:`with_safe_option` -- every new pool snapshot is given the safe option's
