@@ -62,10 +62,13 @@ class LearnedMapRouter(RouterBase):
     psi_source : {"validation", "train"}
         Prompts the training LLMs' cluster errors are computed from while fitting.
     optimizer : {"adam", "lbfgs"}
-        ``"adam"`` (numpy only; mini-batches of ``batch_size``) or ``"lbfgs"``
-        (full-batch L-BFGS-B from scipy, which must be installed; ``max_epochs`` caps
-        its iterations, ``patience`` its non-improving validation checks, and
-        ``learning_rate`` and ``batch_size`` are unused).
+        ``"adam"`` (numpy only; mini-batches of ``batch_size``; each step's products and
+        softmax in float32, the loss and the validation loss in float64) or ``"lbfgs"``
+        (full-batch L-BFGS-B from scipy, which must be installed; float64 logits;
+        ``max_epochs`` caps its iterations, ``patience`` its non-improving validation
+        checks, and ``learning_rate`` and ``batch_size`` are unused).
+    probe_temperature, safe_level
+        As in :class:`~uniroute.UniRouter` (soft probes; the safe option).
 
     Examples
     --------

@@ -69,9 +69,12 @@ class UniRouter(RouterBase):
         ``softmax(-||x - c_k||^2 / T)`` (None: hard counts on its nearest cluster). In use:
         ``probe_temperature_``. See ``docs/quality.md``.
     safe_level : float, "auto" or None
-        The safe option: a model's cluster error is raised toward an upper confidence
-        bound at this level (z) where it has few probes and is cheaper than the pool's
-        best (None: off). In use: ``safe_level_``. See ``docs/quality.md``.
+        The safe option (None: off): a cluster leaves the pool's best overall LLM on the
+        probes only where a one-sided two-sample z-test of the probe errors exceeds this
+        level (:func:`uniroute.features.safe_cluster_error`). ``"auto"`` (with training
+        labels): the least level in 0-4 whose curve reaches the best LLM's quality in at
+        least 95% of the selection's simulated probe draws. In use: ``safe_level_``. See
+        ``docs/quality.md``.
 
     Examples
     --------
