@@ -200,6 +200,20 @@ def test_plain_route_shortcut_is_the_general_call(dense):
             idx = r.route_indices(x, lam)
             assert np.array_equal(idx, want) and type(idx) is type(want)
             assert np.array_equal(idx, r.route_indices(x, lam, allowed=r.models))
+    # a constraint or a budget never takes the shortcut: route_indices against the core's
+    # general call (max_cost) and against route()'s general path (budget), on rows where the
+    # constraint changes the choice
+    cap = float(np.sort(r.costs)[1])  # the two cheapest models only
+    cal = r.calibrate(X[:100], target_cost=float(np.sort(r.costs)[:2].mean()))
+    moved = [0, 0]
+    for x in X[:60]:
+        got = r.route_indices(x, 0.0, max_cost=cap)
+        assert got == c.route(x, 0.0, None, 0.0, None, cap, False)
+        moved[0] += got != r.route_indices(x, 0.0)
+        got = r.route_indices(x, budget=cal)
+        assert r.models[got] == r.route(x, budget=cal)
+        moved[1] += got != r.route_indices(x, 0.0)
+    assert min(moved) > 0  # (the test can fail: each constraint changed some choices)
     for bad, exc in (("x", TypeError), (-1.0, ValueError), (float("nan"), ValueError),
                      (True, TypeError)):
         with pytest.raises(exc) as general:
