@@ -30,10 +30,8 @@ class FitHistory:
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:
-    Z = Z - Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
-    return Z
+    """Row-wise softmax (max-shifted) of a new array; ``Z`` is left alone."""
+    return _softmax_in_place(np.array(Z, copy=True))
 
 
 def _softmax_in_place(Z: np.ndarray) -> np.ndarray:
@@ -152,14 +150,15 @@ def fit_adam(init: MapParams, X: np.ndarray, errors: np.ndarray, psi: np.ndarray
     work_b = (np.empty_like(p.b), np.empty_like(p.b))
     single = X.dtype == np.float32
     X32 = X if single else X.astype(np.float32)
-    buf = np.empty((bs, X.shape[1]), X.dtype)
-    buf32 = buf if single else np.empty((bs, X.shape[1]), np.float32)
+    batched = bs < n
+    buf = np.empty((bs if batched else 0, X.shape[1]), X.dtype)
+    buf32 = buf if single or not batched else np.empty((bs, X.shape[1]), np.float32)
     for epoch in range(1, max_epochs + 1):
-        order = rng.permutation(n) if bs < n else np.arange(n)
+        order = rng.permutation(n) if batched else np.arange(n)
         total = 0.0
         for start in range(0, n, bs):
             rows = order[start:start + bs]
-            if bs < n:  # X[rows] (mode="clip": unbuffered; the rows are in range)
+            if batched:  # X[rows] (mode="clip": unbuffered; the rows are in range)
                 Xb = np.take(X, rows, axis=0, out=buf[:rows.size], mode="clip")
                 Xb32 = Xb if single else buf32[:rows.size]
                 if not single:
