@@ -81,3 +81,17 @@ def masked_route_ref(scores: np.ndarray, cost: np.ndarray, feasible: np.ndarray,
             best = cand[cost[cand] == cost[cand].min()]
         out[i] = best[np.lexsort((best, cost[best]))][0]
     return out
+
+
+def selection_draws_ref(n_all: int, M: int, n_draws: int, seed: int, n_probes: int,
+                        pool_size: int, max_heldout: int = 3000) -> list[tuple[np.ndarray, ...]]:
+    """The probe-aware selection's simulated draws as documented (uniroute.tuning, step 2):
+    per draw a permutation of the prompts, then a pool; ``(probes, held-out, pool)``."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_draws):
+        order = rng.permutation(n_all)
+        pool = np.sort(rng.choice(M, pool_size, replace=False))
+        draws.append((np.sort(order[:n_probes]),
+                      np.sort(order[n_probes:n_probes + max_heldout]), pool))
+    return draws

@@ -10,6 +10,7 @@ from uniroute import KMeans, select_hyperparameters
 from uniroute._safe_level import SAFE_REACH_RATE, curve_peak, reaches, safe_level_key
 from uniroute.features import probe_statistics, safe_cluster_error, shrunk_cluster_error
 from uniroute.tuning import Selection
+from tests.reference import selection_draws_ref
 
 
 def brute_peak(sum_q, size, psi, cost):
@@ -85,12 +86,7 @@ def _replay_reach(X, Y, V, Yv, cost, K, strength, levels, n_draws, seed, n_probe
     from uniroute.evaluation.decisions import ClusterErrors, Scorer
 
     A, YA = np.vstack([X, V]), np.vstack([Y, Yv])
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_draws):
-        order = rng.permutation(A.shape[0])
-        pool = np.sort(rng.choice(Y.shape[1], size, replace=False))
-        draws.append((np.sort(order[:n_probes]), np.sort(order[n_probes:n_probes + 3000]), pool))
+    draws = selection_draws_ref(A.shape[0], Y.shape[1], n_draws, seed, n_probes, size)
     lab = KMeans(K, n_init=1, random_state=seed).fit(X).predict(A)
     hits = dict.fromkeys(levels, 0)
     for probes, held, pool in draws:

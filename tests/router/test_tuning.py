@@ -11,6 +11,7 @@ from uniroute.features import (
     shrunk_cluster_error,
     soft_probe_statistics,
 )
+from tests.reference import selection_draws_ref
 
 
 def two_topic_data(rng, n=400, d=5, m=4):
@@ -92,12 +93,7 @@ def _replay_score(X, Y, V, Yv, cost, K, strength, repeats, seed, n_probes, pool_
 
     A = np.vstack([X, V])
     YA = np.vstack([Y, Yv])
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(repeats):
-        order = rng.permutation(A.shape[0])
-        pool = np.sort(rng.choice(Y.shape[1], pool_size, replace=False))
-        draws.append((np.sort(order[:n_probes]), np.sort(order[n_probes:n_probes + 3000]), pool))
+    draws = selection_draws_ref(A.shape[0], Y.shape[1], repeats, seed, n_probes, pool_size)
     km = KMeans(K, n_init=1, random_state=seed).fit(X)
     lab = km.predict(A)
     total = 0.0
