@@ -68,7 +68,12 @@ class LearnedMapRouter(RouterBase):
         ``max_epochs`` caps its iterations, ``patience`` its non-improving validation
         checks, and ``learning_rate`` and ``batch_size`` are unused).
     probe_temperature, safe_level
-        As in :class:`~uniroute.UniRouter` (soft probes; the safe option).
+        As in :class:`~uniroute.UniRouter` (soft probes; the safe option), except that
+        ``safe_level="auto"`` chooses the level on this router's own soft route once
+        the map is fitted: the selection's safe-level draws are replayed through
+        ``Phi(x) . Psi`` (:func:`uniroute._soft_safe.soft_safe_levels`) and the least
+        level whose curve reached the pooled best LLM in at least 95% of them is kept
+        (``safe_level_``; each level's reach rate: ``safe_reach_``).
 
     Examples
     --------
@@ -168,7 +173,24 @@ class LearnedMapRouter(RouterBase):
                 patience=int(self.patience), batch_size=self.batch_size, rng=rng)
         self.temperature_ = float(T)
         self._set_map(params.W, params.b)
+        sel, self.safe_reach_ = self.selection_, None
+        if self.safe_level == "auto" and sel is not None and sel.draws:
+            self._choose_soft_safe_level(X32, V, Y, Yv, cost)
         return self
+
+    def _choose_soft_safe_level(self, X: np.ndarray, V: np.ndarray, Y: np.ndarray,
+                                Yv: np.ndarray, cost: Any) -> None:
+        """``safe_level_`` from the selection's draws replayed on the fitted map."""
+        from uniroute._soft_safe import least_level, soft_safe_levels
+        from uniroute.tuning import DEFAULT_SAFE_LEVELS
+
+        M = Y.shape[1]
+        c = np.zeros(M) if cost is None else np.asarray(cost, np.float64).reshape(-1)
+        reach = soft_safe_levels(self, np.vstack([X, V.astype(np.float32)]),
+                                 np.vstack([Y, Yv]), c, self.selection_.draws,
+                                 DEFAULT_SAFE_LEVELS)
+        self.safe_reach_ = reach
+        self.safe_level_ = least_level(reach)
 
     def _set_map(self, W: np.ndarray, b: np.ndarray) -> None:
         self.map_ = MapParams(np.ascontiguousarray(W, dtype=np.float32),

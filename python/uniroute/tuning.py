@@ -100,6 +100,11 @@ class Selection:
         safe level scored).
     safe_repeats : int
         Draws of the safe-level step (0: none).
+    draws : list
+        The safe-level step's draws ``(probes, held-out prompts, pool)``, indices into
+        the train prompts followed by the validation prompts and into the training LLMs
+        (empty: no safe level scored); a learned map replays them on its own route
+        (:func:`uniroute._soft_safe.soft_safe_levels`).
     """
 
     scores: dict[Key, float]
@@ -110,6 +115,7 @@ class Selection:
     repeats: int
     reach: dict[Key, float] = field(default_factory=dict)
     safe_repeats: int = 0
+    draws: list[Any] = field(default_factory=list, repr=False)
 
     def best(self, safe: bool = False) -> Choice:
         """The winning setting without the safe option (best mean Area), or with it.
@@ -321,7 +327,8 @@ def select_hyperparameters(train_embeddings: Any, train_correct: Any, val_embedd
         safe_scores, reach = _safe_step(_best_key(scores), A, YA, c, all_draws[:n_safe],
                                         centroids, temperature, levels)
         scores.update(safe_scores)
-    return Selection(scores, temperature, centroids, n_p, size, int(repeats), reach, n_safe)
+    return Selection(scores, temperature, centroids, n_p, size, int(repeats), reach, n_safe,
+                     all_draws[:n_safe])
 
 
 def _draws(rng: np.random.Generator, n_all: int, n_p: int, M: int, size: int,

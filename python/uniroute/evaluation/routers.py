@@ -117,7 +117,8 @@ class UniRouteKMeans(Router):
                 safe_levels=DEFAULT_SAFE_LEVELS, pool_size=len(view.test_models),
                 random_state=view.seed, n_init=self.selection_n_init, max_iter=self.max_iter)
             self.info["selection_seconds"] = time.perf_counter() - start
-        choice: Choice = view.scratch[key].best(safe=self.safe)
+        self.selection_ = view.scratch[key]
+        choice: Choice = self.selection_.best(safe=self.safe)
         self.info.update(n_clusters=choice.n_clusters, shrinkage=choice.shrinkage,
                          soft_probes=choice.probe_temperature is not None,
                          safe_level=choice.safe_level)
@@ -216,10 +217,28 @@ class UniRouteLearnedMap(UniRouteKMeans):
             view.scratch[key] = fitted.to_bytes()
         router = LearnedMapRouter.from_bytes(view.scratch[key])
         self.info["shrinkage"] = float(settings["shrinkage"])
+        if safe is not None and self.selection == "probe":
+            safe = self._soft_safe_level(router, view)
         if safe is not None:
             router.safe_level_ = float(safe)
         self._add_test_models(router, view)
         return self
+
+    def _soft_safe_level(self, router: Any, view: TrialView) -> float:
+        """The safe level chosen on the fitted map's own route, over the selection's
+        safe-level draws (:func:`uniroute._soft_safe.soft_safe_levels`)."""
+        from uniroute._soft_safe import least_level, soft_safe_levels
+
+        A = np.vstack([np.asarray(view.train_embeddings, np.float32),
+                       np.asarray(view.val_embeddings, np.float32)])
+        YA = np.vstack([np.asarray(view.train_quality, np.float64),
+                        np.asarray(view.val_quality_train_models, np.float64)])
+        reach = soft_safe_levels(router, A, YA,
+                                 np.asarray(view.train_routing_cost, np.float64),
+                                 self.selection_.draws, DEFAULT_SAFE_LEVELS)
+        level = least_level(reach)
+        self.info.update(safe_level=level, safe_reach=reach[level])
+        return level
 
     def _likelihood_shrinkage(self, view: TrialView, K: int) -> float:
         """The strength ``UniRouter.tune_shrinkage`` picks at K (what F.1's K-means row
