@@ -106,6 +106,7 @@ MODULES: dict[str, list[str]] = {
                     "tests/router/test_router.py::"
                     "test_tune_shrinkage_picks_the_held_out_likelihood_winner_and_re_estimates_the_pool"],
     "evaluation/metrics.py": ["tests/evaluation/test_evaluation_metrics.py"],
+    "_soft_safe.py": ["tests/router/test_soft_safe_level.py"],
 }
 
 # Binary operators are only turned into the "near" ones (+ <-> -, * <-> /, ...), not into
