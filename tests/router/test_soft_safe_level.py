@@ -137,6 +137,7 @@ def test_auto_level_is_the_least_level_reaching_95_percent_on_the_map():
     ({0.0: 0.9, 0.5: 0.95, 4.0: 1.0}, 0.5),
     ({4.0: 1.0, 0.0: 0.97}, 0.0),
     ({0.0: 0.5, 1.0: 0.94}, 1.0),
+    ({0.0: 0.5, 1.0: 0.9, 4.0: 0.925}, 4.0),  # none qualifies: the largest level
 ])
 def test_least_level(reach, want):
     assert least_level(reach) == want
@@ -165,3 +166,20 @@ def test_missing_labels_count_as_the_llms_held_out_mean(fitted):
     np.testing.assert_allclose(got[0], want[0], atol=1e-12)
     np.testing.assert_allclose(got[1], want[1], atol=1e-12)
     assert np.isfinite(got[0]).all()
+
+
+def test_an_llm_with_one_or_no_held_out_label(fitted):
+    """One answered held-out label: the LLM's mean is that label; none: it counts as 0
+    (as the selection's held-out sums do), never NaN."""
+    router, A, YA = fitted
+    probes, held, pool = selection_draws_ref(A.shape[0], 4, 1, 3, 40, 4)[0]
+    for keep, fill in ((1, None), (0, 0.0)):
+        Y = YA.copy()
+        Y[held[keep:], 2] = np.nan
+        Y[held[:keep], 2] = 1.0
+        filled = Y.copy()
+        filled[held, 2] = 1.0 if fill is None else fill
+        got = soft_route_peaks(router, A, Y, COST, [(probes, held, pool)], LEVELS)
+        want = soft_route_peaks(router, A, filled, COST, [(probes, held, pool)], LEVELS)
+        np.testing.assert_allclose(got[0], want[0], atol=1e-12)
+        np.testing.assert_allclose(got[1], want[1], atol=1e-12)
