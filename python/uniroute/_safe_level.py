@@ -23,6 +23,16 @@ SAFE_REACH_RATE = 0.95
 REACH_TOL = 1e-9
 
 
+def mean_filled(Q: np.ndarray) -> np.ndarray:
+    """Held-out quality ``(n, M)`` with a missing label (NaN) counted as the LLM's mean
+    over the other rows (0 if it has none): how the selection scores held-out prompts."""
+    miss = np.isnan(Q)
+    if not miss.any():
+        return Q
+    mean = np.where(miss, 0.0, Q).sum(0) / np.maximum((~miss).sum(0), 1)
+    return np.where(miss, mean, Q)
+
+
 def curve_peak(sum_q: np.ndarray, size: np.ndarray, cluster_error: np.ndarray,
                cost: np.ndarray) -> float:
     """Best mean quality on the deferral curve of :func:`uniroute._deferral.cluster_area`.

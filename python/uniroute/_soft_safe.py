@@ -23,17 +23,8 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core, _probe_settings
-from uniroute._safe_level import REACH_TOL, SAFE_REACH_RATE, curve_peak
+from uniroute._safe_level import REACH_TOL, SAFE_REACH_RATE, curve_peak, mean_filled
 from uniroute.features import safe_cluster_error, shrunk_cluster_error
-
-
-def _filled(Q: np.ndarray) -> np.ndarray:
-    """``Q`` with a missing label counted as the LLM's mean (as the selection scores)."""
-    miss = np.isnan(Q)
-    if not miss.any():
-        return Q
-    mean = np.where(miss, 0.0, Q).sum(0) / np.maximum((~miss).sum(0), 1)
-    return np.where(miss, mean, Q)
 
 
 def soft_route_peaks(router: Any, embeddings: np.ndarray, correct: np.ndarray,
@@ -80,7 +71,7 @@ def soft_route_peaks(router: Any, embeddings: np.ndarray, correct: np.ndarray,
         Yp = correct[np.ix_(probes, members)]
         stats = _probe_settings.probe_stats(router, C, A[probes], labels[probes], Yp)
         psi = shrunk_cluster_error(*stats, strength)
-        Q = _filled(correct[np.ix_(held, members)])
+        Q = mean_filled(correct[np.ix_(held, members)])
         size = np.ones(held.size)
         cp = cost[members]
         best[i] = Q.mean(0).max()

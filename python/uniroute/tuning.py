@@ -43,7 +43,7 @@ from uniroute import _core
 from uniroute._deferral import cluster_area
 from uniroute._learned_map_fit import auto_temperature, softmax
 from uniroute._safe_level import SAFE_REACH_RATE as SAFE_REACH_RATE  # re-exported
-from uniroute._safe_level import Key, reaches, safe_level_key
+from uniroute._safe_level import Key, mean_filled, reaches, safe_level_key
 from uniroute._validation import as_correct_matrix, as_embeddings, as_float_matrix
 from uniroute.clustering import KMeans, RandomState, variance_scale
 from uniroute.features import (
@@ -146,10 +146,7 @@ def _capped(grid: tuple[int, ...] | list[int], n_train: int, n_probes: int) -> l
 
 def _heldout_sums(Q: np.ndarray, labels: np.ndarray, K: int) -> np.ndarray:
     """Per-cluster quality sums ``(K, M)``; a missing label counts as the LLM's mean."""
-    miss = np.isnan(Q)
-    if miss.any():
-        mean = np.where(miss, 0.0, Q).sum(0) / np.maximum((~miss).sum(0), 1)
-        Q = np.where(miss, mean, Q)
+    Q = mean_filled(Q)
     out = np.zeros((K, Q.shape[1]))
     np.add.at(out, labels, Q)
     return out

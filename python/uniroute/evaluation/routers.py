@@ -226,18 +226,13 @@ class UniRouteLearnedMap(UniRouteKMeans):
 
     def _soft_safe_level(self, router: Any, view: TrialView) -> float:
         """The safe level chosen on the fitted map's own route, over the selection's
-        safe-level draws (:func:`uniroute._soft_safe.soft_safe_levels`)."""
-        from uniroute._soft_safe import least_level, soft_safe_levels
-
-        A = np.vstack([np.asarray(view.train_embeddings, np.float32),
-                       np.asarray(view.val_embeddings, np.float32)])
-        YA = np.vstack([np.asarray(view.train_quality, np.float64),
-                        np.asarray(view.val_quality_train_models, np.float64)])
-        reach = soft_safe_levels(router, A, YA,
-                                 np.asarray(view.train_routing_cost, np.float64),
-                                 self.selection_.draws, DEFAULT_SAFE_LEVELS)
-        level = least_level(reach)
-        self.info.update(safe_level=level, safe_reach=reach[level])
+        safe-level draws (as ``LearnedMapRouter(safe_level="auto")`` chooses it)."""
+        router.selection_ = self.selection_
+        router._choose_soft_safe_level(view.train_embeddings, view.val_embeddings,
+                                       view.train_quality, view.val_quality_train_models,
+                                       view.train_routing_cost)
+        level = router.safe_level_
+        self.info.update(safe_level=level, safe_reach=router.safe_reach_[level])
         return level
 
     def _likelihood_shrinkage(self, view: TrialView, K: int) -> float:
