@@ -69,6 +69,26 @@ def reaches(sum_q: np.ndarray, size: np.ndarray, cluster_error: np.ndarray,
     return curve_peak(sum_q, size, cluster_error, cost) >= best - REACH_TOL
 
 
+def least_level(reach: dict[float, float], rate: float = SAFE_REACH_RATE) -> float:
+    """The least level whose reach rate is at least ``rate``; if none, the largest.
+
+    Parameters
+    ----------
+    reach : dict
+        Levels to their reach rates (the share of the draws whose curve reached the
+        pool's best LLM); not empty.
+    rate : float
+        The promise, in (0, 1].
+    """
+    if not 0.0 < rate <= 1.0:
+        raise ValueError(f"rate must lie in (0, 1], got {rate}")
+    levels = sorted(reach)
+    if not levels:
+        raise ValueError("reach holds no safe level: the selection scored none "
+                         "(pass safe_levels)")
+    return next((z for z in levels if reach[z] >= rate), levels[-1])
+
+
 def safe_level_key(reach: dict[Key, float], rate: float = SAFE_REACH_RATE) -> Key:
     """The safe key of the least level whose reach rate is at least ``rate``.
 
@@ -85,14 +105,9 @@ def safe_level_key(reach: dict[Key, float], rate: float = SAFE_REACH_RATE) -> Ke
     -------
     Key
         The key of the least level with ``reach >= rate``; if no level has it, the key
-        of the largest level.
+        of the largest level (:func:`least_level`).
     """
-    if not 0.0 < rate <= 1.0:
-        raise ValueError(f"rate must lie in (0, 1], got {rate}")
-    keys = sorted((k for k in reach if k[3] is not None), key=lambda k: float(k[3]))
-    if not keys:
-        raise ValueError("reach holds no safe level: the selection scored none "
-                         "(pass safe_levels)")
-    if len({k[:3] for k in keys}) != 1:
+    keys = {float(k[3]): k for k in reach if k[3] is not None}
+    if len({k[:3] for k in keys.values()}) > 1:
         raise ValueError("reach must hold the levels of one K, estimator and strength")
-    return next((k for k in keys if reach[k] >= rate), keys[-1])
+    return keys[least_level({z: reach[k] for z, k in keys.items()}, rate)]

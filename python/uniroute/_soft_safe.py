@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from uniroute import _core, _probe_settings
-from uniroute._safe_level import REACH_TOL, SAFE_REACH_RATE, curve_peak, mean_filled
+from uniroute._safe_level import REACH_TOL, curve_peak, mean_filled
 from uniroute.features import safe_cluster_error, shrunk_cluster_error
 
 
@@ -63,7 +63,7 @@ def soft_route_peaks(router: Any, embeddings: np.ndarray, correct: np.ndarray,
     C = np.asarray(pool.centroids, np.float32)
     A = np.ascontiguousarray(embeddings, dtype=np.float32)
     labels = _core.assign(A, C)[0].astype(np.int64)
-    phi = np.asarray(pool.compiled().soft_assign(A), np.float64)  # Phi(x), (n_all, K)
+    phi = pool.compiled().soft_assign(A)  # Phi(x), (n_all, K) float32
     strength = router._strength
     peaks = np.empty((len(draws), len(levels)))
     best = np.empty(len(draws))
@@ -75,10 +75,11 @@ def soft_route_peaks(router: Any, embeddings: np.ndarray, correct: np.ndarray,
         size = np.ones(held.size)
         cp = cost[members]
         best[i] = Q.mean(0).max()
+        phi_held = phi[held].astype(np.float64)
         for j, z in enumerate(levels):
             p = safe_cluster_error(psi, *stats, cp, float(z))
-            error = np.ascontiguousarray((phi[held] @ p.T).T)  # (M, n_held): each prompt
-            peaks[i, j] = curve_peak(Q, size, error, cp)       # its own "cluster"
+            error = np.ascontiguousarray((phi_held @ p.T).T)  # (M, n_held): each prompt
+            peaks[i, j] = curve_peak(Q, size, error, cp)      # its own "cluster"
     return peaks, best
 
 
@@ -94,9 +95,3 @@ def soft_safe_levels(router: Any, embeddings: np.ndarray, correct: np.ndarray,
     peaks, best = soft_route_peaks(router, embeddings, correct, cost, draws, levels)
     hit = peaks >= best[:, None] - REACH_TOL
     return {z: float(hit[:, j].mean()) for j, z in enumerate(levels)}
-
-
-def least_level(reach: dict[float, float], rate: float = SAFE_REACH_RATE) -> float:
-    """The least level with a reach rate of at least ``rate``; else the largest."""
-    keys = sorted(reach)
-    return next((z for z in keys if reach[z] >= rate), keys[-1])

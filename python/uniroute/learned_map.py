@@ -180,17 +180,19 @@ class LearnedMapRouter(RouterBase):
 
     def _choose_soft_safe_level(self, X: Any, V: Any, Y: Any, Yv: Any, cost: Any) -> None:
         """``safe_level_`` (and ``safe_reach_``) from ``selection_``'s safe-level draws
-        replayed on the fitted map: train and validation prompts and the training LLMs'
-        labels on them, as the selection had them."""
-        from uniroute._soft_safe import least_level, soft_safe_levels
-        from uniroute.tuning import DEFAULT_SAFE_LEVELS
+        replayed on the fitted map, at the levels the selection scored: train and
+        validation prompts and the training LLMs' labels on them, as it had them."""
+        from uniroute._safe_level import least_level
+        from uniroute._soft_safe import soft_safe_levels
 
+        sel = self.selection_
+        levels = tuple(sorted({float(k[3]) for k in sel.reach}))
         Y = np.asarray(Y, np.float64)
         c = np.zeros(Y.shape[1]) if cost is None else np.asarray(cost, np.float64).reshape(-1)
         reach = soft_safe_levels(self, np.vstack([np.asarray(X, np.float32),
                                                   np.asarray(V, np.float32)]),
                                  np.vstack([Y, np.asarray(Yv, np.float64)]), c,
-                                 self.selection_.draws, DEFAULT_SAFE_LEVELS)
+                                 sel.draws, levels)
         self.safe_reach_ = reach
         self.safe_level_ = least_level(reach)
 

@@ -9,7 +9,8 @@ import pickle
 import numpy as np
 import pytest
 from uniroute import LearnedMapRouter, select_hyperparameters
-from uniroute._soft_safe import least_level, soft_route_peaks, soft_safe_levels
+from uniroute._safe_level import least_level
+from uniroute._soft_safe import soft_route_peaks, soft_safe_levels
 from uniroute.evaluation.decisions import PromptErrors, Scorer
 from tests.reference import selection_draws_ref
 
@@ -125,9 +126,17 @@ def test_auto_level_is_the_least_level_reaching_95_percent_on_the_map():
     assert r.safe_reach_ == want
     good = [z for z in DEFAULT_SAFE_LEVELS if want[z] >= 0.95]
     assert r.safe_level_ == (good[0] if good else max(DEFAULT_SAFE_LEVELS))
-    # a router added afterwards uses it
-    r.add_model("a", 1.0, X[va], Y[va, 0])
-    assert r.safe_level_ in DEFAULT_SAFE_LEVELS
+    # LLMs added afterwards get the option at that level
+    from uniroute.features import probe_statistics, safe_cluster_error, shrunk_cluster_error
+
+    for m in (0, 1, 2):
+        r.add_model(f"llm{m}", float(COST[m]), X[va], Y[va, m])
+    C = np.asarray(r.centroids_, np.float64)
+    lab = np.argmin(((X[va][:, None, :] - C[None]) ** 2).sum(-1), axis=1)
+    stats = probe_statistics(lab, Y[va, :3], C.shape[0])
+    psi = shrunk_cluster_error(*stats, r.shrinkage_)
+    np.testing.assert_allclose(
+        r.cluster_error_, safe_cluster_error(psi, *stats, COST[:3], r.safe_level_), atol=1e-12)
     plain = LearnedMapRouter(n_clusters=2, random_state=3, max_epochs=5).fit(
         X[tr], Y[tr], X[va], Y[va])
     assert plain.safe_reach_ is None and plain.safe_level_ is None
